@@ -1,0 +1,7 @@
+"""Entry point of `python -m digitlab`."""
+
+import sys
+
+from digitlab.cli import main
+
+sys.exit(main())

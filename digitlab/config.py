@@ -1,0 +1,111 @@
+"""Training configurations: frozen, validated, and hashable into a cache key."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+REGRESSION_LOSSES = ("mse", "huber")
+MNIST_TRAIN_SIZE = 60_000
+
+
+class ConfigError(ValueError):
+    """A training setting is outside its allowed range."""
+
+
+# (low, high) inclusive bounds for every numeric field; the error message quotes them.
+_RANGES: dict[str, tuple[float, float]] = {
+    "epochs": (1, 100),
+    "batch_size": (8, 4096),
+    "learning_rate": (1e-6, 10.0),
+    "dropout": (0.0, 0.9),
+    "early_stopping_patience": (0, 50),
+    "validation_split": (0.0, 0.5),
+    "train_samples": (100, MNIST_TRAIN_SIZE),
+    "seed": (0, 2**31 - 1),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained model; equal configs give equal models."""
+
+    model: str  # a name from the zoo (digitlab.models.ZOO)
+    epochs: int = 5  # passes over the training data
+    batch_size: int = 128  # images per gradient step
+    learning_rate: float = 1e-3  # initial step size of the optimizer
+    optimizer: str = "adam"  # one of OPTIMIZERS
+    dropout: float | None = None  # dropout rate for models that have one; None = model default
+    augment: bool = False  # random rotation/shear/zoom/shift/thickness, as people draw
+    early_stopping_patience: int = 0  # epochs without val improvement before stopping; 0 = off
+    reduce_lr_on_plateau: bool = False  # halve the learning rate when val loss stalls
+    validation_split: float = 0.1  # fraction of the training set held out for validation
+    train_samples: int = MNIST_TRAIN_SIZE  # use only the first N training images (quick runs)
+    seed: int = 0  # makes shuffling, initialisation and augmentation repeatable
+    loss: str = "mse"  # regression only: "mse" or "huber"
+    schedule: str = "constant"  # "constant" or "cosine" learning-rate decay over all steps
+
+    def __post_init__(self) -> None:
+        from digitlab.models import ZOO  # late import: models imports keras, config must not
+
+        if self.model not in ZOO:
+            raise ConfigError(f"Unknown model {self.model!r}; choose one of {', '.join(ZOO)}.")
+        for name, (low, high) in _RANGES.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not low <= value <= high:
+                raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}.")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}.")
+        if self.loss not in REGRESSION_LOSSES:
+            raise ConfigError(f"loss must be one of {', '.join(REGRESSION_LOSSES)}.")
+        if self.schedule not in ("constant", "cosine"):
+            raise ConfigError("schedule must be 'constant' or 'cosine'.")
+        if self.early_stopping_patience and self.validation_split == 0:
+            raise ConfigError("early stopping needs a validation split above 0.")
+        if self.reduce_lr_on_plateau and self.validation_split == 0:
+            raise ConfigError("reduce-LR-on-plateau needs a validation split above 0.")
+        if self.reduce_lr_on_plateau and self.schedule != "constant":
+            raise ConfigError("reduce-LR-on-plateau needs the constant learning-rate schedule.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build from a dict, ignoring unknown keys so older stored configs still load."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+    def key(self) -> str:
+        """A stable short hash of every field: the cache key of the trained model."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+
+# The recipe each shipped model was trained with (`python -m digitlab train --model NAME`
+# without further options). Tutorial models keep their tutorial's plain recipe; digitnet adds
+# the augmentation and schedule that make it robust to how people draw.
+_RECIPES: dict[str, dict[str, Any]] = {
+    "digitnet": {"epochs": 12, "augment": True, "schedule": "cosine", "learning_rate": 2e-3},
+    "mlp": {"epochs": 10},
+    "mlp_small": {"epochs": 5},
+    "cnn": {"epochs": 5},
+    "cnn_small": {"epochs": 5},
+    "cnn_bn": {"epochs": 5},
+    "regression": {"epochs": 10},
+    "tiny20": {"epochs": 40, "batch_size": 32},
+}
+
+
+def recipe(model: str, **changes: Any) -> TrainConfig:
+    """The default training config of a zoo model, with optional changes."""
+    return TrainConfig(model=model, **{**_RECIPES.get(model, {}), **changes})

@@ -1,0 +1,1 @@
+"""Streamlit pages and their helpers: the only part of DigitLab that imports streamlit."""
