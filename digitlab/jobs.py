@@ -7,6 +7,7 @@ and may ask it to stop.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import threading
 import time
@@ -89,6 +90,8 @@ class JobQueue:
         self._wake = threading.Condition(self._lock)
         self._worker = threading.Thread(target=self._work, name="digitlab-trainer", daemon=True)
         self._worker.start()
+        # A training step cut off by interpreter exit aborts the process: stop cleanly first.
+        atexit.register(self.shutdown)
 
     def submit(self, config: TrainConfig) -> Job:
         """Queue a training run; a config trained before finishes at once from the store."""
@@ -126,6 +129,20 @@ class JobQueue:
             if job in self._waiting:
                 self._waiting.remove(job)
                 job.status, job.message = STOPPED, "Stopped before it started."
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Drop waiting jobs, stop the running one and wait (bounded) for it to end."""
+        with self._lock:
+            for job in list(self._waiting):
+                job.stop_requested.set()
+                job.status, job.message = STOPPED, "Stopped: the server shut down."
+            self._waiting.clear()
+            running = self._running
+        if running is not None:
+            running.stop_requested.set()
+            deadline = time.monotonic() + timeout
+            while not running.finished and time.monotonic() < deadline:
+                time.sleep(0.05)
 
     @property
     def busy(self) -> bool:

@@ -225,7 +225,8 @@ def train(
     if progress.diverged_at is not None:
         epoch, batch = progress.diverged_at
         message = (
-            f"Training diverged: the loss stopped being a finite number (NaN or infinity) at epoch {epoch}, batch {batch}. "
+            f"Training diverged: the loss became NaN or infinite at epoch {epoch}, "
+            f"batch {batch}. "
             f"Nothing was saved and the previous model is kept. Try a learning rate below "
             f"{config.learning_rate:g}."
         )

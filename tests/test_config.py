@@ -33,8 +33,17 @@ def test_out_of_range_values_are_refused_with_the_allowed_range(changes, fragmen
 def test_key_is_stable_and_covers_every_field():
     base = TrainConfig(model="mlp")
     assert base.key() == TrainConfig(model="mlp").key()
-    assert len({base.key(), base.replace(epochs=6).key(), base.replace(seed=1).key(),
-                base.replace(augment=True).key()}) == 4
+    assert (
+        len(
+            {
+                base.key(),
+                base.replace(epochs=6).key(),
+                base.replace(seed=1).key(),
+                base.replace(augment=True).key(),
+            }
+        )
+        == 4
+    )
 
 
 def test_round_trip_through_a_dict_ignores_unknown_keys():

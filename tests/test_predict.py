@@ -20,8 +20,9 @@ LOGITS = np.array([1.5, -0.3, 4.0, 0.0, 2.2, -1.0, 0.7, 3.1, -2.5, 0.2])
 
 @pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0, 7.3])
 def test_softmax_matches_the_direct_formula(temperature):
-    np.testing.assert_allclose(softmax(LOGITS, temperature), direct_softmax(LOGITS, temperature),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        softmax(LOGITS, temperature), direct_softmax(LOGITS, temperature), rtol=1e-12
+    )
 
 
 def test_low_temperature_tends_to_one_hot_and_high_to_uniform():

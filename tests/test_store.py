@@ -21,8 +21,7 @@ def shipped_dir(tmp_path, monkeypatch):
 def save_untrained(name, root, folder=None, **changes):
     config = TrainConfig(model=name, **changes)
     model = ZOO[name].build()
-    return store.save(model, config, {"loss": [1.0]}, {"accuracy": 0.5}, root=root,
-                      folder=folder)
+    return store.save(model, config, {"loss": [1.0]}, {"accuracy": 0.5}, root=root, folder=folder)
 
 
 def test_saved_entries_round_trip(private_store):

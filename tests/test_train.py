@@ -45,8 +45,9 @@ def test_stop_is_obeyed_within_one_batch_and_stores_nothing(mnist):
 
 def test_a_diverging_run_stops_with_a_message_and_keeps_the_previous_model(mnist):
     previous = train(TrainConfig(model="regression", epochs=1, train_samples=500))
-    exploding = TrainConfig(model="regression", epochs=2, train_samples=2000,
-                            optimizer="sgd", learning_rate=1.0)
+    exploding = TrainConfig(
+        model="regression", epochs=2, train_samples=2000, optimizer="sgd", learning_rate=1.0
+    )
     result = train(exploding)
     assert result.status == DIVERGED
     assert "NaN" in result.message and "previous model is kept" in result.message
@@ -58,14 +59,14 @@ def test_regression_and_tiny20_get_their_own_data(mnist):
     tiny = prepare_data(TrainConfig(model="tiny20", train_samples=1000))
     assert tiny.x_train.shape[1:] == (20, 20, 1) and tiny.x_test.shape == (10000, 20, 20, 1)
     assert len(tiny.x_train) + len(tiny.x_val) == 1000
-    plain = prepare_data(TrainConfig(model="regression", validation_split=0.2,
-                                     train_samples=1000))
+    plain = prepare_data(TrainConfig(model="regression", validation_split=0.2, train_samples=1000))
     assert plain.x_train.shape == (800, 28, 28, 1) and plain.x_val.shape == (200, 28, 28, 1)
-    assert 0.0 <= plain.x_train.min() and plain.x_train.max() <= 1.0
+    assert plain.x_train.min() >= 0.0 and plain.x_train.max() <= 1.0
 
 
 @pytest.mark.parametrize("model", ["digitnet", "cnn_bn"])
 def test_augmented_batches_train(mnist, model):
-    config = TrainConfig(model=model, epochs=1, train_samples=512, batch_size=128,
-                         augment=True, validation_split=0.0)
+    config = TrainConfig(
+        model=model, epochs=1, train_samples=512, batch_size=128, augment=True, validation_split=0.0
+    )
     assert train(config).status == TRAINED

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-from streamlit_drawable_canvas import st_canvas
 
 CANVAS_SIZE = 280
 STROKE_WIDTH = CANVAS_SIZE // 14  # about MNIST's stroke width relative to its 20-px digit box
@@ -24,6 +23,9 @@ def clear_canvas() -> None:
 
 def drawing_canvas() -> np.ndarray | None:
     """Show the canvas; return the drawing as RGBA (ink in alpha), or None before any."""
+    # Imported here: the component registers itself on import, which needs a running app.
+    from streamlit_drawable_canvas import st_canvas
+
     generation = st.session_state.get("canvas_generation", 0)
     result = st_canvas(
         stroke_width=STROKE_WIDTH,

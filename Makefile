@@ -1,0 +1,37 @@
+# DigitLab's two commands: `make run` and `make test` (each sets up .venv on first use).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# Real MNIST beside the checkout when present (CI, development); otherwise Keras downloads it.
+SHARED_MNIST := $(abspath ../shared/data/mnist)
+ifneq ($(wildcard $(SHARED_MNIST)),)
+export DIGITLAB_DATA_DIR ?= $(SHARED_MNIST)
+endif
+
+.PHONY: run test lint format bench clean
+
+$(BIN)/.installed: requirements.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed: install it, or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/streamlit run streamlit_app.py
+
+test: $(BIN)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,232 @@
+"""Evaluation scores against hand computations, and the cached evaluation of a real model."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from digitlab import evaluate, store
+
+CLASSIFICATION_KEYS = {
+    "model",
+    "accuracy",
+    "loss",
+    "per_class",
+    "confusion",
+    "temperature",
+    "nll",
+    "nll_calibrated",
+    "ece",
+    "ece_calibrated",
+}
+
+
+def test_confusion_matrix_matches_hand_count():
+    labels = [0, 0, 1, 1, 1, 2, 2, 2, 2]
+    predictions = [0, 1, 1, 1, 2, 2, 2, 0, 2]
+    expected = [
+        [1, 1, 0],
+        [0, 2, 1],
+        [1, 0, 3],
+    ]
+    confusion = evaluate.confusion_matrix(labels, predictions, classes=3)
+    np.testing.assert_array_equal(confusion, expected)
+
+
+def test_per_class_scores_match_hand_computation():
+    confusion = np.array([[1, 1, 0], [0, 2, 1], [1, 0, 3]])
+    scores = evaluate.per_class_scores(confusion)
+    # Class 0: 1 of 2 predicted 0 are right, 1 of 2 true 0 found.
+    # Class 1: 2 of 3 predicted right, 2 of 3 found. Class 2: 3 of 4 and 3 of 4.
+    expected = [(1 / 2, 1 / 2, 2), (2 / 3, 2 / 3, 3), (3 / 4, 3 / 4, 4)]
+    for digit, (row, (precision, recall, support)) in enumerate(zip(scores, expected, strict=True)):
+        assert row["digit"] == digit
+        assert row["precision"] == pytest.approx(precision)
+        assert row["recall"] == pytest.approx(recall)
+        assert row["f1"] == pytest.approx(2 * precision * recall / (precision + recall))
+        assert row["support"] == support
+
+
+def test_per_class_scores_are_zero_for_a_class_never_predicted():
+    confusion = np.array([[2, 0], [1, 0]])
+    never = evaluate.per_class_scores(confusion)[1]
+    assert never == {"digit": 1, "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert evaluate.per_class_scores(confusion)[0]["precision"] == pytest.approx(2 / 3)
+
+
+def test_ece_of_a_calibrated_toy_is_zero():
+    confidences = np.full(100, 0.8)
+    correct = np.arange(100) < 80  # exactly 80 % right at confidence 0.8
+    assert evaluate.expected_calibration_error(confidences, correct) == pytest.approx(0, abs=1e-12)
+
+
+def test_ece_of_an_overconfident_toy_is_the_gap():
+    confidences = np.full(100, 0.99)
+    correct = np.arange(100) < 60
+    assert evaluate.expected_calibration_error(confidences, correct) == pytest.approx(0.39)
+
+
+def test_ece_weights_bins_by_their_count():
+    # 30 images at 0.95 all right (gap 0.05), 10 at 0.55 half right (gap 0.05) -> 0.05.
+    confidences = np.r_[np.full(30, 0.95), np.full(10, 0.55)]
+    correct = np.r_[np.ones(30), np.arange(10) < 5]
+    assert evaluate.expected_calibration_error(confidences, correct) == pytest.approx(0.05)
+    # 75 % of images at gap 0.1, 25 % at gap 0.3 -> 0.15.
+    correct = np.r_[np.arange(30) < 26, np.arange(10) < 8]
+    expected = 0.75 * abs(26 / 30 - 0.95) + 0.25 * abs(0.8 - 0.55)
+    assert evaluate.expected_calibration_error(confidences, correct) == pytest.approx(expected)
+
+
+def test_reliability_bins_describe_each_bin():
+    confidences = np.array([0.05, 0.5, 0.55, 1.0])
+    correct = np.array([False, True, False, True])
+    rows = evaluate.reliability_bins(confidences, correct, bins=10)
+    assert len(rows) == 10
+    assert rows[0] == {"lower": 0.0, "upper": 0.1, "count": 1, "confidence": 0.05, "accuracy": 0.0}
+    # 0.5 sits on an edge: bins hold (lower, upper], so it belongs to the fifth bin.
+    assert rows[4]["count"] == 1 and rows[4]["accuracy"] == 1.0
+    assert rows[5]["count"] == 1 and rows[5]["confidence"] == pytest.approx(0.55)
+    assert rows[9]["count"] == 1 and rows[9]["accuracy"] == 1.0
+    assert rows[1] == {"lower": 0.1, "upper": 0.2, "count": 0, "confidence": None, "accuracy": None}
+    assert sum(row["count"] for row in rows) == 4
+
+
+def test_nll_matches_direct_computation():
+    logits = np.array([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]])
+    labels = np.array([0, 1])
+    for temperature in (1.0, 2.5):
+        scaled = logits / temperature
+        probs = np.exp(scaled) / np.exp(scaled).sum(axis=1, keepdims=True)
+        expected = -np.mean(np.log(probs[[0, 1], labels]))
+        assert evaluate.nll(logits, labels, temperature) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("factor", [0.5, 3.0])
+def test_fit_temperature_recovers_a_known_scaling(factor: float):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0.0, 2.5, size=(20_000, 10))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    # Labels drawn from softmax(logits) make the logits calibrated at T = 1.
+    labels = (probs.cumsum(axis=1) < rng.random((len(probs), 1))).sum(axis=1)
+    temperature = evaluate.fit_temperature(logits * factor, labels)
+    assert temperature == pytest.approx(factor, rel=0.1)
+    assert evaluate.nll(logits * factor, labels, temperature) <= evaluate.nll(
+        logits * factor, labels, factor
+    )
+
+
+def test_fit_temperature_stays_in_its_range():
+    logits = np.array([[1.0, 0.0], [0.0, 1.0]])
+    labels = np.array([0, 1])  # perfectly separable: sharper is always better
+    assert evaluate.fit_temperature(logits, labels) == pytest.approx(0.05, rel=1e-3)
+
+
+# --- a real shipped model ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped_copy(tmp_path_factory: pytest.TempPathFactory):
+    """A private copy of the shipped mlp_small, so the test never writes into assets."""
+    source = store.SHIPPED_DIR / "mlp_small"
+    if store.read_entry(source) is None:
+        pytest.skip("The shipped mlp_small model is not there.")
+    root = tmp_path_factory.mktemp("shipped")
+    shutil.copytree(
+        source,
+        root / "mlp_small",
+        ignore=shutil.ignore_patterns(evaluate.EVALUATION_FILE, evaluate.OUTPUTS_FILE),
+    )
+    return root
+
+
+@pytest.fixture
+def real_evaluation(mnist, shipped_copy, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(store, "SHIPPED_DIR", shipped_copy)
+    evaluation = evaluate.evaluate_model("mlp_small")
+    return evaluation, store.shipped("mlp_small")
+
+
+@pytest.mark.slow
+def test_evaluate_model_on_a_shipped_model(real_evaluation):
+    evaluation, entry = real_evaluation
+    summary = evaluation.to_json()
+    assert summary.keys() >= CLASSIFICATION_KEYS
+    assert summary["model"] == "mlp_small"
+    assert summary["accuracy"] == pytest.approx(entry.metrics["accuracy"], abs=0.002)
+    confusion = np.array(summary["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 10_000
+    assert np.trace(confusion) / 10_000 == pytest.approx(summary["accuracy"])
+    assert [row["digit"] for row in summary["per_class"]] == list(range(10))
+    assert summary["ece_calibrated"] <= summary["ece"] + 0.005
+    assert summary["nll_calibrated"] <= summary["nll"] + 1e-6
+    assert len(summary["reliability"]["after"]) == evaluate.ECE_BINS
+    json.dumps(summary)  # JSON-ready as it is
+    assert evaluation.outputs.shape == (10_000, 10) and evaluation.labels.shape == (10_000,)
+    assert "mlp_small" in evaluate.evaluation_summary_table(evaluation)
+
+
+@pytest.mark.slow
+def test_second_evaluation_comes_from_the_cache(real_evaluation, monkeypatch):
+    first, entry = real_evaluation
+    assert (entry.path / evaluate.EVALUATION_FILE).is_file()
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a cached evaluation must not load the model")
+
+    monkeypatch.setattr(store, "load_preferred", no_model)
+    started = time.perf_counter()
+    second = evaluate.evaluate_model("mlp_small")
+    assert second.cached and time.perf_counter() - started < 2.0
+    assert second.to_json() == first.to_json()
+    np.testing.assert_array_equal(second.outputs, first.outputs)
+    np.testing.assert_array_equal(evaluate.mistakes(second, 4, 9), evaluate.mistakes(first, 4, 9))
+
+
+@pytest.mark.slow
+def test_cache_is_invalidated_by_a_new_saved_at(real_evaluation):
+    _, entry = real_evaluation
+    retrained = dataclasses.replace(entry, metrics={**entry.metrics, "saved_at": 1.0})
+    assert evaluate.load_cache(entry) is not None
+    assert evaluate.load_cache(retrained) is None
+
+
+@pytest.mark.slow
+def test_cache_falls_back_to_the_user_store_when_the_model_folder_is_read_only(
+    real_evaluation, monkeypatch, private_store
+):
+    evaluation, entry = real_evaluation
+    for name in (evaluate.EVALUATION_FILE, evaluate.OUTPUTS_FILE):
+        (entry.path / name).unlink()
+    real_mkstemp = evaluate.tempfile.mkstemp
+
+    def read_only_model_folder(*args, dir, **kwargs):
+        if dir == entry.path:
+            raise PermissionError(f"{dir} is read-only")
+        return real_mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(evaluate.tempfile, "mkstemp", read_only_model_folder)
+    folder = evaluate.save_cache(evaluation, entry)
+    assert folder is not None and folder.parent == private_store / "evaluations"
+    assert not (entry.path / evaluate.EVALUATION_FILE).exists()
+    assert evaluate.load_cache(entry).to_json() == evaluation.to_json()
+
+
+def test_mistakes_are_sorted_by_confidence():
+    logits = np.array(
+        [
+            [0.0, 2.0, 0.0],  # true 0, predicted 1, fairly sure
+            [0.0, 9.0, 0.0],  # true 0, predicted 1, very sure
+            [5.0, 0.0, 0.0],  # true 0, right
+            [0.0, 1.0, 0.9],  # true 0, predicted 1, unsure
+            [0.0, 9.0, 0.0],  # true 2, predicted 1
+        ]
+    )
+    labels = np.array([0, 0, 0, 0, 2])
+    evaluation = evaluate.Evaluation({"model": "mlp_small"}, logits, labels)
+    np.testing.assert_array_equal(evaluate.mistakes(evaluation, 0, 1), [1, 0, 3])
+    np.testing.assert_array_equal(evaluate.mistakes(evaluation, 1, 0), [])

@@ -1,0 +1,30 @@
+"""The shipped models: one for every zoo entry, loadable, and as accurate as recorded."""
+
+import pytest
+
+from digitlab import store
+from digitlab.data import downscale_to_20
+from digitlab.metrics import score_on_test_set
+from digitlab.models import DEFAULT_MODEL, ZOO
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_every_zoo_model_is_shipped_with_its_metrics(name):
+    entry = store.shipped(name)
+    assert entry is not None, f"assets/models/{name} is missing or incomplete"
+    assert entry.config.model == name
+    assert 0.0 < entry.metrics["accuracy"] <= 1.0
+    assert entry.history.get("loss"), "the training curves are recorded"
+    model = entry.load()
+    assert model.count_params() == ZOO[name].build().count_params()
+
+
+def test_the_default_model_reproduces_its_recorded_test_accuracy(mnist):
+    entry = store.shipped(DEFAULT_MODEL)
+    spec = ZOO[DEFAULT_MODEL]
+    images = mnist.x_test.astype("float32") / 255.0
+    if spec.input_size == 20:
+        images = downscale_to_20(mnist.x_test)
+    measured = score_on_test_set(entry.load(), spec, images[..., None], mnist.y_test)
+    assert measured["accuracy"] == pytest.approx(entry.metrics["accuracy"], abs=1e-4)
+    assert measured["accuracy"] >= 0.99
