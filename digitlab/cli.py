@@ -155,6 +155,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from digitlab.evaluate import evaluate_model, evaluation_summary_table
+
+    evaluation = evaluate_model(args.model)
+    if args.json:
+        _print_json(evaluation.to_json())
+    else:
+        print(evaluation_summary_table(evaluation))
+    return 0
+
+
 def _positive_temperature(text: str) -> float:
     value = float(text)
     if not 0.1 <= value <= 10:
@@ -199,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--temperature", type=_positive_temperature, default=1.0)
     predict.add_argument("--json", action="store_true", help="one JSON object per image")
     predict.set_defaults(run=cmd_predict)
+
+    evaluate = commands.add_parser("evaluate", help="accuracy, per-class scores, calibration")
+    evaluate.add_argument("--model", default=DEFAULT_MODEL, choices=list(ZOO))
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.set_defaults(run=cmd_evaluate)
     return parser
 
 

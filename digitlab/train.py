@@ -8,6 +8,7 @@ nothing, so the model in use stays the previous one.
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -96,6 +97,17 @@ def prepare_data(config: TrainConfig) -> Split:
         x_test=np.asarray(x_test, np.float32)[..., None],
         y_test=np.asarray(mnist.y_test),
     )
+
+
+def distribution_strategy() -> tf.distribute.Strategy:
+    """How training spreads over devices: the default strategy on a CPU or a single GPU,
+    MirroredStrategy when several GPUs are visible, MultiWorkerMirroredStrategy when
+    TF_CONFIG describes a cluster of machines."""
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
 
 
 def _optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimizer:
@@ -207,9 +219,10 @@ def train(
     keras.utils.set_random_seed(config.seed)
     split = prepare_data(config)
     spec = get_spec(config.model)
-    model = spec.build(config.dropout)
     steps = math.ceil(len(split.x_train) / config.batch_size)
-    _compile(model, config, steps * config.epochs)
+    with distribution_strategy().scope():  # variables live where the strategy puts them
+        model = spec.build(config.dropout)
+        _compile(model, config, steps * config.epochs)
     progress = _ProgressCallback(config, steps, on_progress, should_stop)
     has_val = len(split.x_val) > 0
     fit = model.fit(

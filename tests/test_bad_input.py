@@ -1,0 +1,79 @@
+"""Bad input through the command line: every file gets a clear answer, nothing is lost."""
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def huge_png_header(width: int, height: int) -> bytes:
+    """A valid PNG signature and header claiming a huge size, with almost no pixel data."""
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        body = kind + payload
+        return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_every_kind_of_bad_image_gets_its_own_clear_line(tmp_path, private_store):
+    files = {
+        "empty.png": b"",
+        "text.png": b"hello, I am a text file",
+        "huge.png": huge_png_header(10_000, 10_000),
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    Image.fromarray(np.zeros((1, 1), np.uint8)).save(tmp_path / "one_pixel.png")
+    Image.fromarray(np.zeros((64, 64, 4), np.uint8), "RGBA").save(tmp_path / "transparent.png")
+    Image.fromarray(np.full((64, 64), 255, np.uint8)).save(tmp_path / "white.png")
+    Image.fromarray(np.zeros((64, 64), np.uint8)).save(tmp_path / "black.png")
+    names = [
+        "empty.png",
+        "text.png",
+        "huge.png",
+        "one_pixel.png",
+        "transparent.png",
+        "white.png",
+        "black.png",
+    ]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "digitlab",
+            "predict",
+            "--model",
+            "mlp_small",
+            "--json",
+            *[str(tmp_path / name) for name in names],
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DIGITLAB_STORE_DIR": str(private_store)},
+    )
+    assert done.returncode == 2, done.stderr
+    lines = {Path(line["path"]).name: line for line in map(json.loads, done.stdout.splitlines())}
+    assert list(lines) == names  # one line per file, in order, none lost
+    assert "empty" in lines["empty.png"]["error"]
+    assert "not" in lines["text.png"]["error"] and "image" in lines["text.png"]["error"]
+    assert "10000x10000" in lines["huge.png"]["error"]
+    for blank in ("one_pixel.png", "transparent.png", "white.png", "black.png"):
+        assert lines[blank]["error"] is None and lines[blank]["abstained"] is True
+        assert lines[blank]["label"] is None
