@@ -97,8 +97,8 @@ class TrainConfig:
 # draw, and a "long" preset that trades minutes for the last tenths of a percent.
 _RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "digitnet": {
-        "default": {"epochs": 12, "augment": True, "schedule": "cosine", "learning_rate": 2e-3},
-        "long": {"epochs": 30, "augment": True, "schedule": "cosine", "learning_rate": 2e-3},
+        "default": {"epochs": 10, "augment": True, "schedule": "cosine", "learning_rate": 2e-3},
+        "long": {"epochs": 25, "augment": True, "schedule": "cosine", "learning_rate": 2e-3},
     },
     "mlp": {"default": {"epochs": 10}},
     "mlp_small": {"default": {"epochs": 5}},

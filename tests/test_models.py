@@ -34,12 +34,7 @@ EXPECTED_PARAMETERS = {
     + dense(64, 10),
     "regression": dense(784, 128) + dense(128, 64) + dense(64, 1),
     "tiny20": dense(400, 25) + dense(25, 15) + dense(15, 10),
-    "digitnet": conv(1, 32, bias=False)
-    + batch_norm(32)
-    + conv(32, 64, bias=False)
-    + batch_norm(64)
-    + dense(5 * 5 * 64, 128)
-    + dense(128, 10),
+    "digitnet": conv(1, 32) + conv(32, 64) + conv(64, 64) + dense(3 * 3 * 64, 128) + dense(128, 10),
 }
 
 
