@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from digitlab.config import OPTIMIZERS, REGRESSION_LOSSES, ConfigError, TrainConfig, recipe
+from digitlab.export import FORMATS
 from digitlab.models import DEFAULT_MODEL, ZOO
 
 
@@ -66,7 +67,8 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
         "loss": args.loss,
         "schedule": args.schedule,
     }
-    return recipe(args.model, **{key: value for key, value in changes.items() if value is not None})
+    chosen = {key: value for key, value in changes.items() if value is not None}
+    return recipe(args.model, args.preset, **chosen)
 
 
 class _TerminalProgress:
@@ -166,6 +168,45 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from digitlab import export, store
+
+    try:
+        if not args.report:
+            if not (args.format and args.out):
+                raise export.ExportError("give --format and --out (or --report)")
+            out = export.check_target(args.format, Path(args.out))  # refuse before loading
+        entry, model, warnings = store.load_preferred(args.model)
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if args.report:
+            result = export.report(entry)
+            if args.json:
+                _print_json(result)
+            else:
+                print(export.report_table(result))
+            return 0
+        path = export.export_model(entry, args.format, out, model)
+    except export.ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.model}: wrote {args.format} to {path} ({export.size_bytes(path):,} bytes)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from digitlab.serve import run
+
+    run(args.host, args.port, args.workers)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from digitlab.bench import main as bench_main
+
+    return bench_main(args.quick, args.json, args.pendigits)
+
+
 def _positive_temperature(text: str) -> float:
     value = float(text)
     if not 0.1 <= value <= 10:
@@ -196,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int)
     train.add_argument("--loss", choices=REGRESSION_LOSSES, help="regression loss")
     train.add_argument("--schedule", choices=("constant", "cosine"))
+    train.add_argument(
+        "--preset",
+        default="default",
+        help="a named recipe (digitnet has 'long'); options override it",
+    )
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.add_argument(
         "--ship",
@@ -215,6 +261,26 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", default=DEFAULT_MODEL, choices=list(ZOO))
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(run=cmd_evaluate)
+
+    export = commands.add_parser("export", help="export a model, or measure every format")
+    export.add_argument("--model", default=DEFAULT_MODEL, choices=list(ZOO))
+    export.add_argument("--format", choices=list(FORMATS))
+    export.add_argument("--out", help="the file (a new folder for savedmodel) to write")
+    export.add_argument("--report", action="store_true", help="size, accuracy, latency table")
+    export.add_argument("--json", action="store_true", help="the report as one JSON object")
+    export.set_defaults(run=cmd_export)
+
+    serve = commands.add_parser("serve", help="HTTP API: POST /predict, GET /models, /health")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="processes, each with its models")
+    serve.set_defaults(run=cmd_serve)
+
+    bench = commands.add_parser("bench", help="train and predict against the Keras reference")
+    bench.add_argument("--quick", action="store_true", help="small sizes: runs in seconds")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--pendigits", type=Path, help="pen-written digits file (UNIPEN)")
+    bench.set_defaults(run=cmd_bench)
     return parser
 
 

@@ -1,0 +1,190 @@
+"""A small HTTP API over the zoo, on Starlette and uvicorn (both come with Streamlit).
+
+    POST /predict?model=NAME&temperature=T   an image as the form field `file`, or as the body
+    GET  /models                             the zoo, and which models are loaded
+    GET  /health                             200 while the server is up
+
+/predict decodes and preprocesses the image as the app does and answers with the line that
+`python -m digitlab predict --json` prints. Models are loaded lazily, once per name per
+process; names are checked against the zoo, so a request can never name a path.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from digitlab import store
+from digitlab.models import DEFAULT_MODEL, ZOO
+from digitlab.predict import MAX_TEMPERATURE, MIN_TEMPERATURE, Predictor
+from digitlab.preprocess import MAX_UPLOAD_BYTES, ImageError, load_image
+
+FORM_FIELD = "file"
+MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the image in a form
+
+
+class Predictors:
+    """Predictors loaded on first use, one per zoo name, shared by all requests."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, Predictor] = {}
+        self._lock = threading.Lock()  # two first requests must not load a model twice
+
+    def names(self) -> list[str]:
+        return sorted(self._loaded)
+
+    def get(self, name: str) -> Predictor:
+        """The predictor for a zoo name (already checked), loading it on first use."""
+        predictor = self._loaded.get(name)  # loaded models answer without waiting on a load
+        if predictor is None:
+            with self._lock:
+                if name not in self._loaded:
+                    _entry, model, _warnings = store.load_preferred(name)
+                    self._loaded[name] = Predictor(model, ZOO[name])
+                predictor = self._loaded[name]
+        return predictor
+
+
+def _model_name(request: Request) -> str:
+    name = request.query_params.get("model", DEFAULT_MODEL)
+    if name not in ZOO:
+        raise HTTPException(404, f"Unknown model {name!r}; choose one of {', '.join(ZOO)}.")
+    return name
+
+
+def _temperature(request: Request) -> float:
+    text = request.query_params.get("temperature", "1")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not MIN_TEMPERATURE <= value <= MAX_TEMPERATURE:  # NaN fails this too
+        raise HTTPException(
+            400, f"temperature must be between {MIN_TEMPERATURE} and {MAX_TEMPERATURE}: {text!r}"
+        )
+    return value
+
+
+def _too_large(size: int | str) -> HTTPException:
+    limit = MAX_UPLOAD_BYTES / 2**20
+    return HTTPException(413, f"The request holds {size} bytes; the limit is {limit:.0f} MB.")
+
+
+async def _capped_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(declared)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(f"more than {limit}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _form_file(request: Request, body: bytes) -> tuple[bytes, str]:
+    """The `file` field of a multipart body that was already read (and size-checked)."""
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form(max_files=1, max_fields=10)
+    except HTTPException:
+        raise
+    except Exception as error:  # the multipart parser's own errors: a malformed form
+        raise HTTPException(400, f"Cannot read the form: {error}") from error
+    upload = form.get(FORM_FIELD)
+    if upload is None or isinstance(upload, str):
+        raise HTTPException(400, f"The form has no file field named {FORM_FIELD!r}.")
+    return await upload.read(), upload.filename or FORM_FIELD
+
+
+async def _image_bytes(request: Request) -> tuple[bytes, str | None]:
+    """The image and its file name (None for a raw body), from a form or the body."""
+    is_form = request.headers.get("content-type", "").startswith("multipart/form-data")
+    body = await _capped_body(request, MAX_UPLOAD_BYTES + (MULTIPART_OVERHEAD if is_form else 0))
+    data, filename = await _form_file(request, body) if is_form else (body, None)
+    if not data:
+        raise HTTPException(400, "No image: send it as the form field 'file' or as the body.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise _too_large(len(data))
+    return data, filename
+
+
+def _predict_line(predictor: Predictor, data: bytes, path: str | None, temperature: float):
+    """The JSON line of `predict --json` for one image, and the HTTP status."""
+    line = {"path": path, "label": None, "probabilities": None, "abstained": False, "error": None}
+    try:
+        prediction = predictor.predict_image(load_image(data, name=path or "body"), temperature)
+    except ImageError as error:
+        return {**line, "error": str(error)}, 400
+    return {**line, **prediction.to_json()}, 200
+
+
+async def predict(request: Request) -> JSONResponse:
+    name, temperature = _model_name(request), _temperature(request)
+    data, path = await _image_bytes(request)
+    try:
+        predictor = await run_in_threadpool(request.app.state.predictors.get, name)
+    except store.StoreError as error:
+        raise HTTPException(503, str(error)) from error
+    line, status = await run_in_threadpool(_predict_line, predictor, data, path, temperature)
+    return JSONResponse(line, status_code=status)
+
+
+async def models(request: Request) -> JSONResponse:
+    loaded = set(request.app.state.predictors.names())
+    return JSONResponse(
+        [
+            {
+                "name": name,
+                "title": spec.title,
+                "task": spec.task,
+                "input_size": spec.input_size,
+                "default": name == DEFAULT_MODEL,
+                "available": bool(store.candidates(name)),
+                "loaded": name in loaded,
+            }
+            for name, spec in ZOO.items()
+        ]
+    )
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok", "loaded": request.app.state.predictors.names()})
+
+
+async def _error(request: Request, error: HTTPException) -> JSONResponse:
+    """Every HTTP error, 404 for an unknown route included, as {"error": message}."""
+    return JSONResponse({"error": error.detail}, status_code=error.status_code)
+
+
+def create_app() -> Starlette:
+    """The ASGI application (uvicorn builds one per worker process)."""
+    app = Starlette(
+        routes=[
+            Route("/predict", predict, methods=["POST"]),
+            Route("/models", models, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: _error},
+    )
+    app.state.predictors = Predictors()
+    return app
+
+
+def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve until interrupted; each worker process loads its own models."""
+    import uvicorn
+
+    uvicorn.run("digitlab.serve:create_app", factory=True, host=host, port=port, workers=workers)

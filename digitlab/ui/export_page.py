@@ -1,0 +1,94 @@
+"""The Export page: every format of a model, measured, and the file to download."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from digitlab import export
+from digitlab.data import DataError
+from digitlab.models import DEFAULT_MODEL, ZOO
+from digitlab.store import StoredModel, StoreError
+from digitlab.ui.resources import loaded_model
+
+FORMAT_TITLES = {
+    "keras": "Keras (.keras)",
+    "savedmodel": "SavedModel (zip)",
+    "tflite": "TFLite float32",
+    "tflite-int8": "TFLite int8",
+}
+
+
+def model_selector() -> str:
+    return st.selectbox(
+        "Model",
+        options=list(ZOO),
+        index=list(ZOO).index(DEFAULT_MODEL),
+        format_func=lambda name: f"{name} — {ZOO[name].title}",
+        key="export_model_name",
+    )
+
+
+def format_selector() -> str:
+    return st.radio(
+        "Format",
+        options=list(export.FORMATS),
+        format_func=FORMAT_TITLES.__getitem__,
+        horizontal=True,
+        key="export_format",
+    )
+
+
+def show_report(report: dict) -> None:
+    rows = [
+        {
+            "format": FORMAT_TITLES[row["format"]],
+            "size (KB)": round(row["size_bytes"] / 1024),
+            "test accuracy": f"{row['accuracy']:.2%}",
+            "agreement with Keras": f"{row['agreement']:.2%}",
+            "latency (ms)": round(row["latency_ms"], 3),
+            "measured with": row["runtime"],
+        }
+        for row in report["formats"]
+    ]
+    st.dataframe(rows, hide_index=True)
+    st.caption(
+        f"On the {report['test_images']:,} MNIST test images, TensorFlow {report['tensorflow']}. "
+        "Agreement: how often the file's answer equals the Keras model's. Latency: the median "
+        "time for one image on this server."
+    )
+
+
+def show_download(entry: StoredModel, fmt: str) -> None:
+    path = export.download_file(entry, fmt)
+    st.download_button(
+        f"Download {FORMAT_TITLES[fmt]} ({path.stat().st_size / 1024:,.0f} KB)",
+        data=path.read_bytes(),
+        file_name=f"{entry.name}-{path.name}",
+        mime="application/octet-stream",
+        icon=":material/download:",
+        on_click="ignore",
+        key="export_download",
+    )
+
+
+def render() -> None:
+    st.title("Export")
+    st.write(
+        "The same network as a Keras file, a SavedModel for TensorFlow Serving, or a TFLite "
+        "file for phones and small devices, quantised to int8 or not. Try the TFLite files on "
+        "your own digits with the Runtime switch on the Draw page."
+    )
+    left, right = st.columns([1, 1.4])
+    with left:
+        name = model_selector()
+    with right:
+        fmt = format_selector()
+    try:
+        entry = loaded_model(name).entry
+        with st.spinner("Exporting and measuring every format (once per model version)..."):
+            report = export.report(entry)
+    except (StoreError, DataError, export.ExportError) as error:
+        st.error(str(error))
+        return
+    show_report(report)
+    show_download(entry, fmt)
