@@ -2,12 +2,15 @@
 
 import streamlit as st
 
-from digitlab.ui import draw, retrain
+from digitlab.ui import draw, evaluate_page, retrain
 
 st.set_page_config(page_title="DigitLab", page_icon=":material/draw:", layout="wide")
 
 pages = [
     st.Page(draw.render, title="Draw", icon=":material/draw:", url_path="draw", default=True),
+    st.Page(
+        evaluate_page.render, title="Evaluate", icon=":material/analytics:", url_path="evaluate"
+    ),
 ]
 page = st.navigation(pages)
 retrain.render()

@@ -300,6 +300,25 @@ def load_cache(entry: store.StoredModel) -> Evaluation | None:
     return None
 
 
+def calibrated_temperature(entry: store.StoredModel) -> float | None:
+    """The fitted temperature recorded for exactly this model, read from its cached evaluation.
+
+    Needs no MNIST and no model run, so the Draw page can show it at once; None when the
+    model was not evaluated yet or is a regression model.
+    """
+    for folder in cache_dirs(entry):
+        try:
+            summary = json.loads((folder / EVALUATION_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (summary.get("model"), summary.get("saved_at")) == (
+            entry.name,
+            entry.metrics.get("saved_at"),
+        ):
+            return summary.get("temperature")
+    return None
+
+
 def evaluate_model(name: str, root: Path | None = None) -> Evaluation:
     """Evaluate the preferred stored model for a zoo name, from its cache when possible."""
     found = store.candidates(name, root)

@@ -110,3 +110,238 @@ def enlarged_pixels(image: np.ndarray, scale: int = 8) -> np.ndarray:
     rgb[grid, :, :] = (rgb[grid, :, :] * 0.85 + 200 * 0.15).astype(np.uint8)
     rgb[:, grid, :] = (rgb[:, grid, :] * 0.85 + 200 * 0.15).astype(np.uint8)
     return rgb
+
+
+# --- the Evaluate page ---------------------------------------------------------------------
+
+DIGITS = list(range(10))
+RIGHT, WRONG = "#2b8a3e", "#c92a2a"
+
+
+def thumbnail(image: np.ndarray, scale: int = 3) -> np.ndarray:
+    """A small digit image (uint8 0..255 or float 0..1, ink high) as dark ink on white,
+    enlarged by repeating pixels so the browser does not blur it."""
+    pixels = np.asarray(image, dtype=np.float32)
+    if np.issubdtype(np.asarray(image).dtype, np.integer):
+        pixels = pixels / 255.0
+    grey = (255 - np.clip(pixels, 0.0, 1.0) * 255).astype(np.uint8)
+    return np.kron(grey, np.ones((scale, scale), dtype=np.uint8))
+
+
+def confusion_heatmap(confusion: np.ndarray) -> go.Figure:
+    """Rows true, columns predicted, each cell annotated with its count.
+
+    Colours follow log(1 + count) so the rare confusions show beside the large diagonal.
+    Streamlit returns no selection for clicks on a heatmap, so an invisible marker sits on
+    every cell: clicking a cell selects its marker, which the page reads.
+    """
+    counts = np.asarray(confusion)
+    figure = go.Figure(
+        go.Heatmap(
+            z=np.log1p(counts),
+            x=DIGITS,
+            y=DIGITS,
+            text=counts,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
+            hoverinfo="skip",
+        )
+    )
+    true_digits, predicted_digits = np.divmod(np.arange(100), 10)
+    figure.add_scatter(
+        x=predicted_digits,
+        y=true_digits,
+        customdata=counts.reshape(-1),
+        mode="markers",
+        marker=dict(symbol="square", size=30, color="rgba(0,0,0,0)"),
+        selected=dict(marker=dict(color="rgba(232,89,12,0.35)")),
+        unselected=dict(marker=dict(opacity=1)),
+        hovertemplate="true %{y}, predicted %{x}: %{customdata} images<extra></extra>",
+        showlegend=False,
+    )
+    figure.update_layout(
+        height=430,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis=dict(title="predicted", tickvals=DIGITS, side="top", fixedrange=True),
+        yaxis=dict(title="true", tickvals=DIGITS, autorange="reversed", fixedrange=True),
+        clickmode="event+select",
+        dragmode=False,
+    )
+    return figure
+
+
+def reliability_diagram(bins: list[dict[str, Any]], title: str) -> go.Figure:
+    """Accuracy per confidence bin against the diagonal of perfect calibration."""
+    used = [row for row in bins if row["count"]]
+    figure = go.Figure(
+        go.Bar(
+            x=[(row["lower"] + row["upper"]) / 2 for row in used],
+            y=[row["accuracy"] for row in used],
+            width=[row["upper"] - row["lower"] for row in used],
+            customdata=[[row["confidence"], row["count"]] for row in used],
+            marker=dict(color=ACCENT, line=dict(color="white", width=1)),
+            name="accuracy",
+            hovertemplate="mean confidence %{customdata[0]:.1%}<br>accuracy %{y:.1%}"
+            "<br>%{customdata[1]} images<extra></extra>",
+        )
+    )
+    figure.add_scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        line=dict(color=MUTED, dash="dash"),
+        name="perfect calibration",
+        hoverinfo="skip",
+    )
+    figure.update_layout(
+        height=280,
+        margin=dict(l=10, r=10, t=40, b=10),
+        title=dict(text=title, font=dict(size=13)),
+        xaxis=dict(title="confidence", range=[0, 1], tickformat=".0%"),
+        yaxis=dict(title="accuracy", range=[0, 1], tickformat=".0%"),
+        legend=dict(orientation="h", y=-0.3, font=dict(size=10)),
+    )
+    return figure
+
+
+def history_curves(history: dict[str, list[float]], metric: str) -> go.Figure:
+    """A stored model's per-epoch training and validation values of one metric."""
+    figure = go.Figure()
+    for key, name, colour in ((metric, "train", ACCENT), (f"val_{metric}", "validation", WRONG)):
+        values = history.get(key) or []
+        figure.add_scatter(
+            x=list(range(1, len(values) + 1)),
+            y=values,
+            mode="lines+markers",
+            name=name,
+            line=dict(color=colour, width=2),
+        )
+    figure.update_layout(
+        height=260,
+        margin=dict(l=10, r=10, t=30, b=10),
+        title=dict(text=metric, font=dict(size=13)),
+        xaxis=dict(title="epoch", dtick=1),
+        legend=dict(orientation="h", y=-0.3, font=dict(size=10)),
+    )
+    return figure
+
+
+def regression_errors(labels: np.ndarray, values: np.ndarray, seed: int = 0) -> go.Figure:
+    """Predicted minus true value against the true digit, jittered sideways so the
+    thousands of points per digit spread out; outside the dashed band rounding is wrong."""
+    labels = np.asarray(labels)
+    jitter = np.random.default_rng(seed).uniform(-0.35, 0.35, len(labels))
+    errors = np.asarray(values) - labels
+    figure = go.Figure(
+        go.Scattergl(
+            x=labels + jitter,
+            y=errors,
+            mode="markers",
+            marker=dict(size=3, color=np.where(np.abs(errors) < 0.5, ACCENT, WRONG), opacity=0.35),
+            hovertemplate="error %{y:.2f}<extra></extra>",
+        )
+    )
+    for edge in (-0.5, 0.5):
+        figure.add_hline(y=edge, line=dict(color=MUTED, dash="dash"))
+    figure.update_layout(
+        height=360,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis=dict(title="true digit", tickvals=DIGITS),
+        yaxis=dict(title="predicted − true"),
+    )
+    return figure
+
+
+# --- explaining a drawing ------------------------------------------------------------------
+
+# Blue against, transparent at zero, red for: the drawing shows through where nothing counts.
+_ATTRIBUTION_SCALE = [
+    [0.0, "rgba(33,102,172,0.95)"],
+    [0.5, "rgba(255,255,255,0)"],
+    [1.0, "rgba(178,24,43,0.95)"],
+]
+
+
+def _square_image_axes(figure: go.Figure, height: int) -> go.Figure:
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10))
+    figure.update_xaxes(visible=False, constrain="domain")
+    figure.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    return figure
+
+
+def saliency_overlay(image: np.ndarray, attributions: np.ndarray) -> go.Figure:
+    """Attributions in red (for) and blue (against) over the model input in grey."""
+    # The colour range ends at the 99th percentile: a few extreme pixels would wash out the rest.
+    limit = float(np.quantile(np.abs(attributions), 0.99)) or 1.0
+    figure = go.Figure(
+        go.Heatmap(z=image, colorscale="Greys", zmin=0, zmax=2, showscale=False, hoverinfo="skip")
+    )
+    figure.add_heatmap(
+        z=attributions,
+        colorscale=_ATTRIBUTION_SCALE,
+        zmin=-limit,
+        zmax=limit,
+        colorbar=dict(title="attribution", thickness=12),
+        hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
+    )
+    return _square_image_axes(figure, 340)
+
+
+def feature_map_grid(maps: np.ndarray, columns: int = 16) -> go.Figure:
+    """One small square heatmap per channel of (h, w, channels), each on its own colours."""
+    from plotly.subplots import make_subplots  # only this figure needs it
+
+    channels = maps.shape[-1]
+    rows = -(-channels // columns)
+    figure = make_subplots(rows, columns, horizontal_spacing=0.005, vertical_spacing=0.01)
+    for channel in range(channels):
+        figure.add_heatmap(
+            z=maps[..., channel],
+            colorscale="Viridis",
+            showscale=False,
+            hovertemplate=f"channel {channel}: %{{z:.2f}}<extra></extra>",
+            row=channel // columns + 1,
+            col=channel % columns + 1,
+        )
+    figure.update_xaxes(visible=False, constrain="domain")
+    figure.update_yaxes(visible=False, autorange="reversed", constrain="domain")
+    # Square pixels: tie each subplot's y scale to the x axis it is anchored to.
+    figure.for_each_yaxis(lambda axis: axis.update(scaleanchor=axis.anchor))
+    return figure.update_layout(height=80 * rows, margin=dict(l=0, r=0, t=0, b=0))
+
+
+def embedding_3d(
+    points: np.ndarray, labels: np.ndarray, drawing: np.ndarray, answer: int | None
+) -> go.Figure:
+    """Test digits coloured by class, and the drawing as a large black diamond."""
+    from plotly.colors import qualitative
+
+    figure = go.Figure()
+    for digit in DIGITS:
+        chosen = points[np.asarray(labels) == digit]
+        figure.add_scatter3d(
+            x=chosen[:, 0],
+            y=chosen[:, 1],
+            z=chosen[:, 2],
+            mode="markers",
+            name=str(digit),
+            marker=dict(size=2.5, color=qualitative.T10[digit], opacity=0.7),
+            hovertemplate=f"a test {digit}<extra></extra>",
+        )
+    figure.add_scatter3d(
+        x=[drawing[0]],
+        y=[drawing[1]],
+        z=[drawing[2]],
+        mode="markers+text",
+        name="your drawing",
+        text=["your drawing" if answer is None else f"your {answer}"],
+        marker=dict(size=11, color="black", symbol="diamond", line=dict(color="white", width=2)),
+    )
+    figure.update_layout(
+        height=560,
+        margin=dict(l=0, r=0, t=0, b=0),
+        scene=dict(xaxis_title="PC 1", yaxis_title="PC 2", zaxis_title="PC 3"),
+        legend=dict(itemsizing="constant", title="digit"),
+    )
+    return figure

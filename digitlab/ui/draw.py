@@ -8,12 +8,14 @@ import numpy as np
 import streamlit as st
 
 from digitlab.data import downscale_to_20
+from digitlab.evaluate import calibrated_temperature
 from digitlab.models import DEFAULT_MODEL, REGRESSION, ZOO
 from digitlab.predict import BLANK_MESSAGE, Prediction, abstain, interpret
 from digitlab.preprocess import preprocess
 from digitlab.store import StoreError
 from digitlab.ui import charts
 from digitlab.ui.canvas import clear_canvas, drawing_canvas
+from digitlab.ui.explain import Drawing, explain_drawing
 from digitlab.ui.resources import LoadedModel, loaded_model
 from digitlab.ui.temperature import temperature_slider
 
@@ -30,6 +32,7 @@ def model_selector() -> str:
         index=list(ZOO).index(DEFAULT_MODEL),
         format_func=lambda name: f"{name} — {ZOO[name].title}",
         key=MODEL_KEY,
+        persist_state="session",  # kept while the Evaluate page is open
     )
 
 
@@ -81,14 +84,15 @@ def render() -> None:
     settings = st.columns([1, 1])
     with settings[0]:
         name = model_selector()
-    with settings[1]:
-        temperature = temperature_slider()
     spec = ZOO[name]
     try:
         loaded = loaded_model(name)
     except StoreError as error:
         st.error(f"{error} Use the Retrain panel in the sidebar to train it.")
         return
+    with settings[1]:
+        # Read from the stored evaluation: no MNIST and no model run on the drawing page.
+        temperature = temperature_slider(calibrated_temperature(loaded.entry))
     for warning in loaded.warnings:
         st.warning(warning)
 
@@ -109,3 +113,5 @@ def render() -> None:
     origin = "shipped" if loaded.entry.shipped else "trained here"
     if accuracy is not None:
         st.caption(f"{spec.title} ({origin}), MNIST test accuracy {accuracy:.2%}.")
+    if not prediction.abstained:
+        explain_drawing(Drawing(prepared.image, loaded, prediction, temperature))

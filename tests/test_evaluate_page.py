@@ -1,0 +1,141 @@
+"""The Evaluate page and the Draw page's explanations under AppTest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
+
+from digitlab.evaluate import evaluate_model
+from digitlab.ui.canvas import CANVAS_SIZE, INJECTED_IMAGE
+from digitlab.ui.explain import VIEWS
+from digitlab.ui.temperature import DEFAULT_TEMPERATURE, TEMPERATURES, nearest_stop
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+
+
+def drawn_seven() -> np.ndarray:
+    """A canvas-sized RGBA drawing of a 7: black strokes, the ink in the alpha channel."""
+    canvas = Image.new("RGBA", (CANVAS_SIZE, CANVAS_SIZE), (0, 0, 0, 0))
+    pen = ImageDraw.Draw(canvas)
+    pen.line([(80, 60), (200, 60), (120, 230)], fill=(0, 0, 0, 255), width=20, joint="curve")
+    return np.asarray(canvas)
+
+
+def new_app(model: str, drawing: np.ndarray | None = None) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.session_state["model_name"] = model
+    if drawing is not None:
+        app.session_state[INJECTED_IMAGE] = drawing
+    return app.run()
+
+
+def open_page(app: AppTest, url_path: str) -> AppTest:
+    """Go to a page of st.navigation by its url_path.
+
+    AppTest.switch_page only finds pages that are files; DigitLab's pages are functions,
+    which st.navigation registers under the hash of their url_path.
+    """
+    app._page_hash = calc_hash(url_path)
+    return app.run()
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+# --- the Evaluate page ---------------------------------------------------------------------
+
+
+def test_the_evaluate_page_shows_a_classifier(mnist):
+    app = open_page(new_app("cnn"), "evaluate")
+    assert not app.exception
+    assert app.title[0].value == "Evaluate a model"
+    assert app.selectbox(key="evaluate_model_name").value == "cnn"  # the Draw page's model
+    shown = metrics(app)
+    assert {"Accuracy", "Loss", "ECE", "ECE calibrated", "Fitted temperature"} <= shown.keys()
+    # Confusion matrix, two reliability diagrams, loss and accuracy curves.
+    assert len(app.get("plotly_chart")) == 5
+    assert len(app.dataframe) == 1
+
+    app.selectbox(key="gallery_true_cnn").set_value(4)
+    app.selectbox(key="gallery_predicted_cnn").set_value(9).run()
+    assert not app.exception
+    assert any("of a 4 predicted as 9" in caption.value for caption in app.caption)
+
+    app.toggle(key="grid_mistakes_only").set_value(True).run()
+    assert not app.exception
+    assert sum("true" in markdown.value for markdown in app.markdown) == 25  # all wrong
+
+
+def test_the_evaluate_page_shows_the_regression_model(mnist):
+    app = open_page(new_app("regression"), "evaluate")
+    assert not app.exception
+    assert {"MSE", "MAE", "Accuracy (rounded)"} <= metrics(app).keys()
+    assert any("closest to" in caption.value for caption in app.caption)
+
+
+def test_the_draw_page_keeps_its_model_across_a_visit_to_evaluate(mnist):
+    app = open_page(new_app("mlp"), "evaluate")
+    app.selectbox(key="evaluate_model_name").set_value("tiny20").run()
+    assert not app.exception
+    app = open_page(app, "draw")
+    assert app.selectbox(key="model_name").value == "mlp"
+
+
+# --- the Draw page's additions -------------------------------------------------------------
+
+
+def test_use_calibrated_temperature_moves_the_slider(mnist):
+    app = new_app("cnn")
+    calibrated = nearest_stop(evaluate_model("cnn").summary["temperature"])
+    assert calibrated in TEMPERATURES and calibrated != DEFAULT_TEMPERATURE
+    assert app.select_slider(key="temperature").value == DEFAULT_TEMPERATURE
+    app.button(key="use_calibrated_temperature").click().run()
+    assert not app.exception
+    assert app.select_slider(key="temperature").value == calibrated
+
+
+def test_the_regression_model_offers_no_calibrated_temperature():
+    app = new_app("regression")
+    assert not app.exception
+    assert not [button for button in app.button if button.key == "use_calibrated_temperature"]
+
+
+@pytest.mark.parametrize("model", ["cnn", "tiny20", "regression"])
+def test_every_explanation_view_renders(mnist, model):
+    app = new_app(model, drawn_seven())
+    assert not app.exception
+    for view in VIEWS:
+        app.session_state["explain_view"] = view
+        app.run()
+        assert not app.exception, (view, app.exception)
+        if view == "Feature maps" and model != "cnn":
+            assert "No convolutions" in app.info[0].value
+        if view == "Compare":
+            assert len(app.dataframe[0].value) == 8
+
+
+def test_the_invariance_probe_reacts_to_its_sliders(mnist):
+    app = new_app("cnn", drawn_seven())
+    app.session_state["explain_view"] = "Invariance probe"
+    app.run()
+    upright = app.get("plotly_chart")[-1].proto.spec
+    app.slider(key="probe_rotation").set_value(30)
+    app.slider(key="probe_thickness").set_value(1.0).run()
+    assert not app.exception
+    assert app.get("plotly_chart")[-1].proto.spec != upright
+    app.button(key="probe_reset").click().run()
+    assert not app.exception
+    assert app.slider(key="probe_rotation").value == 0
+    assert app.get("plotly_chart")[-1].proto.spec == upright
+
+
+def test_a_blank_canvas_shows_no_explanations():
+    app = new_app("cnn")
+    assert not app.exception
+    assert not [header for header in app.subheader if "Explain" in header.value]
