@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from digitlab.ui import draw, evaluate_page, retrain
+from digitlab.ui import draw, evaluate_page, export_page, retrain
 
 st.set_page_config(page_title="DigitLab", page_icon=":material/draw:", layout="wide")
 
@@ -11,6 +11,7 @@ pages = [
     st.Page(
         evaluate_page.render, title="Evaluate", icon=":material/analytics:", url_path="evaluate"
     ),
+    st.Page(export_page.render, title="Export", icon=":material/download:", url_path="export"),
 ]
 page = st.navigation(pages)
 retrain.render()

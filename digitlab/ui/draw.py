@@ -17,6 +17,7 @@ from digitlab.ui import charts
 from digitlab.ui.canvas import clear_canvas, drawing_canvas
 from digitlab.ui.explain import Drawing, explain_drawing
 from digitlab.ui.resources import LoadedModel, loaded_model
+from digitlab.ui.runtime import KERAS, RUNTIMES, predictor_for, runtime_selector
 from digitlab.ui.temperature import temperature_slider
 
 MODEL_KEY = "model_name"
@@ -36,16 +37,16 @@ def model_selector() -> str:
     )
 
 
-def raw_outputs(loaded: LoadedModel, image28: np.ndarray) -> np.ndarray:
+def raw_outputs(loaded: LoadedModel, image28: np.ndarray, runtime: str = KERAS) -> np.ndarray:
     """Run the model only when the drawing or the model changed; keep the logits otherwise.
 
     The temperature slider reruns the page, and reuses these outputs without the model.
     """
     digest = hashlib.blake2b(image28.tobytes(), digest_size=16).hexdigest()
-    key = (str(loaded.entry.path), loaded.entry.metrics.get("saved_at"), digest)
+    key = (str(loaded.entry.path), loaded.entry.metrics.get("saved_at"), runtime, digest)
     cached = st.session_state.get("last_outputs")
     if cached is None or cached[0] != key:
-        cached = (key, loaded.predictor.raw_outputs(image28))
+        cached = (key, predictor_for(loaded.entry.name, runtime).raw_outputs(image28))
         st.session_state["last_outputs"] = cached
     return cached[1]
 
@@ -84,6 +85,7 @@ def render() -> None:
     settings = st.columns([1, 1])
     with settings[0]:
         name = model_selector()
+        runtime = runtime_selector()
     spec = ZOO[name]
     try:
         loaded = loaded_model(name)
@@ -106,12 +108,14 @@ def render() -> None:
     if prepared is None or prepared.blank:
         prediction = abstain(BLANK_MESSAGE)
     else:
-        prediction = interpret(raw_outputs(loaded, prepared.image), spec.task, temperature)
+        prediction = interpret(raw_outputs(loaded, prepared.image, runtime), spec.task, temperature)
     with result_column:
         show_prediction(prediction, spec.task)
     accuracy = loaded.entry.metrics.get("accuracy")
     origin = "shipped" if loaded.entry.shipped else "trained here"
     if accuracy is not None:
         st.caption(f"{spec.title} ({origin}), MNIST test accuracy {accuracy:.2%}.")
+    if runtime != KERAS:
+        st.caption(f"Answered by the exported {RUNTIMES[runtime]} file (see the Export page).")
     if not prediction.abstained:
         explain_drawing(Drawing(prepared.image, loaded, prediction, temperature))
