@@ -12,7 +12,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_bench_quick_reports_every_figure(mnist, private_store):
     done = subprocess.run(
         [sys.executable, "-m", "digitlab", "bench", "--quick", "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "DIGITLAB_STORE_DIR": str(private_store)},
     )
     assert done.returncode == 0, done.stderr[-2000:]
