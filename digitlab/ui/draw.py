@@ -19,7 +19,10 @@ from digitlab.ui.explain import Drawing, explain_drawing
 from digitlab.ui.resources import LoadedModel, loaded_model
 from digitlab.ui.runtime import KERAS, RUNTIMES, predictor_for, runtime_selector
 from digitlab.ui.temperature import temperature_slider
+from digitlab.ui.upload import uploaded_image
 
+DRAW, UPLOAD = "Draw", "Upload"
+NO_DIGIT_MESSAGE = "No digit found: upload an image of one handwritten digit."
 MODEL_KEY = "model_name"
 PENDING_MODEL_KEY = "pending_model"  # set when a training job finishes; applied on next run
 
@@ -100,13 +103,19 @@ def render() -> None:
 
     canvas_column, input_column, result_column = st.columns([1.05, 0.9, 1.5], gap="medium")
     with canvas_column:
-        drawing = drawing_canvas()
-        st.button("Clear", on_click=clear_canvas, icon=":material/delete:", key="clear")
+        source = st.segmented_control(
+            "Input", [DRAW, UPLOAD], default=DRAW, key="input_source", label_visibility="collapsed"
+        )
+        if source == UPLOAD:
+            drawing = uploaded_image()
+        else:
+            drawing = drawing_canvas()
+            st.button("Clear", on_click=clear_canvas, icon=":material/delete:", key="clear")
     prepared = preprocess(drawing) if drawing is not None else None
     with input_column:
         show_input(prepared.image if prepared else np.zeros((28, 28), np.float32), spec.input_size)
     if prepared is None or prepared.blank:
-        prediction = abstain(BLANK_MESSAGE)
+        prediction = abstain(NO_DIGIT_MESSAGE if source == UPLOAD else BLANK_MESSAGE)
     else:
         prediction = interpret(raw_outputs(loaded, prepared.image, runtime), spec.task, temperature)
     with result_column:

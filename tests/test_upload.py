@@ -1,0 +1,74 @@
+"""Upload instead of draw, and bad uploads: each gets a clear message in the app."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+from test_bad_input import huge_png_header
+
+from digitlab.pendigits import default_pendigits_path, parse_pendigits, rasterize, sample_balanced
+
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+
+
+def png_bytes(array: np.ndarray, mode: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def upload(name: str, content: bytes) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.session_state["model_name"] = "mlp"
+    app.session_state["input_source"] = "Upload"
+    app.run()
+    app.file_uploader(key="upload").set_value((name, content, "image/png"))
+    app.run()
+    assert not app.exception
+    return app
+
+
+def prediction(app: AppTest) -> str:
+    return next(m.value for m in app.metric if m.label == "Prediction")
+
+
+def test_a_photo_of_a_digit_is_predicted_and_shown():
+    path = default_pendigits_path()
+    if path is None:
+        pytest.skip("the pendigits file is not available")
+    digit = next(d for d in sample_balanced(parse_pendigits(path), 1) if d.label == 3)
+    paper = 255 - rasterize(digit)[..., 3]  # dark ink on white paper, like a scan
+    app = upload("three.png", png_bytes(paper))
+    assert prediction(app) == "3"
+    assert any("Your image" in image.proto.imgs[0].caption for image in app.get("image"))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fragment"),
+    [
+        ("notes.png", b"just some text", "not"),
+        ("huge.png", huge_png_header(10_000, 10_000), "10000x10000"),
+    ],
+)
+def test_unreadable_uploads_get_an_error(name, content, fragment):
+    app = upload(name, content)
+    assert prediction(app) == "—"
+    assert any(fragment in error.value for error in app.error)
+
+
+@pytest.mark.parametrize(
+    ("name", "array", "mode"),
+    [
+        ("dot.png", np.zeros((1, 1), np.uint8), None),
+        ("transparent.png", np.zeros((50, 50, 4), np.uint8), "RGBA"),
+        ("white.png", np.full((50, 50), 255, np.uint8), None),
+        ("black.png", np.zeros((50, 50), np.uint8), None),
+    ],
+)
+def test_images_without_a_digit_abstain(name, array, mode):
+    app = upload(name, png_bytes(array, mode))
+    assert prediction(app) == "—"
+    assert any("No digit found" in info.value for info in app.info)
