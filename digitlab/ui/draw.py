@@ -9,7 +9,7 @@ import streamlit as st
 
 from digitlab.data import downscale_to_20
 from digitlab.evaluate import calibrated_temperature
-from digitlab.models import DEFAULT_MODEL, REGRESSION, ZOO
+from digitlab.models import REGRESSION, ZOO
 from digitlab.predict import BLANK_MESSAGE, Prediction, abstain, interpret
 from digitlab.preprocess import preprocess
 from digitlab.store import StoreError
@@ -20,6 +20,7 @@ from digitlab.ui.resources import LoadedModel, loaded_model
 from digitlab.ui.runtime import KERAS, RUNTIMES, predictor_for, runtime_selector
 from digitlab.ui.temperature import temperature_slider
 from digitlab.ui.upload import uploaded_image
+from digitlab.ui.widgets import zoo_selector
 
 DRAW, UPLOAD = "Draw", "Upload"
 NO_DIGIT_MESSAGE = "No digit found: upload an image of one handwritten digit."
@@ -30,14 +31,8 @@ PENDING_MODEL_KEY = "pending_model"  # set when a training job finishes; applied
 def model_selector() -> str:
     if PENDING_MODEL_KEY in st.session_state:
         st.session_state[MODEL_KEY] = st.session_state.pop(PENDING_MODEL_KEY)
-    return st.selectbox(
-        "Model",
-        options=list(ZOO),
-        index=list(ZOO).index(DEFAULT_MODEL),
-        format_func=lambda name: f"{name} — {ZOO[name].title}",
-        key=MODEL_KEY,
-        persist_state="session",  # kept while the Evaluate page is open
-    )
+    # persist_state: the choice survives a visit to the other pages.
+    return zoo_selector(MODEL_KEY, persist_state="session")
 
 
 def raw_outputs(loaded: LoadedModel, image28: np.ndarray, runtime: str = KERAS) -> np.ndarray:

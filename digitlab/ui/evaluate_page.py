@@ -10,12 +10,13 @@ import streamlit as st
 from digitlab import explain
 from digitlab.data import DataError, load_mnist
 from digitlab.evaluate import Evaluation, confusion_matrix, mistakes, per_class_scores
-from digitlab.models import CLASSIFICATION, DEFAULT_MODEL, ZOO
+from digitlab.models import CLASSIFICATION, DEFAULT_MODEL
 from digitlab.store import StoreError
 from digitlab.ui import charts
 from digitlab.ui.draw import MODEL_KEY
 from digitlab.ui.explain import cached_evaluation
 from digitlab.ui.resources import loaded_model
+from digitlab.ui.widgets import zoo_selector
 
 GALLERY_SIZE = 12  # images of one confusion cell
 GALLERY_COLUMNS = 6
@@ -25,14 +26,7 @@ GRID_SEED_KEY = "grid_seed"
 
 def model_selector() -> str:
     """Opens on the Draw page's model; choosing here leaves the Draw page's choice alone."""
-    current = st.session_state.get(MODEL_KEY, DEFAULT_MODEL)
-    return st.selectbox(
-        "Model",
-        options=list(ZOO),
-        index=list(ZOO).index(current),
-        format_func=lambda name: f"{name} — {ZOO[name].title}",
-        key="evaluate_model_name",
-    )
+    return zoo_selector("evaluate_model_name", st.session_state.get(MODEL_KEY, DEFAULT_MODEL))
 
 
 def show_headline(evaluation: Evaluation) -> None:

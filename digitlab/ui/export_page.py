@@ -6,9 +6,9 @@ import streamlit as st
 
 from digitlab import export
 from digitlab.data import DataError
-from digitlab.models import DEFAULT_MODEL, ZOO
 from digitlab.store import StoredModel, StoreError
 from digitlab.ui.resources import loaded_model
+from digitlab.ui.widgets import zoo_selector
 
 FORMAT_TITLES = {
     "keras": "Keras (.keras)",
@@ -19,13 +19,7 @@ FORMAT_TITLES = {
 
 
 def model_selector() -> str:
-    return st.selectbox(
-        "Model",
-        options=list(ZOO),
-        index=list(ZOO).index(DEFAULT_MODEL),
-        format_func=lambda name: f"{name} — {ZOO[name].title}",
-        key="export_model_name",
-    )
+    return zoo_selector("export_model_name")
 
 
 def format_selector() -> str:
