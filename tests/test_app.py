@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from digitlab.models import DEFAULT_MODEL
 from digitlab.pendigits import default_pendigits_path, parse_pendigits, rasterize, sample_balanced
 from digitlab.ui.canvas import INJECTED_IMAGE
 
@@ -22,7 +23,7 @@ def handwritten_seven():
     return rasterize(digit)
 
 
-def new_app(model: str = "mlp") -> AppTest:
+def new_app(model: str = DEFAULT_MODEL) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=120)
     app.session_state["model_name"] = model
     return app

@@ -9,6 +9,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from test_bad_input import huge_png_header
 
+from digitlab.models import DEFAULT_MODEL
 from digitlab.pendigits import default_pendigits_path, parse_pendigits, rasterize, sample_balanced
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
@@ -22,7 +23,7 @@ def png_bytes(array: np.ndarray, mode: str | None = None) -> bytes:
 
 def upload(name: str, content: bytes) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=120)
-    app.session_state["model_name"] = "mlp"
+    app.session_state["model_name"] = DEFAULT_MODEL
     app.session_state["input_source"] = "Upload"
     app.run()
     app.file_uploader(key="upload").set_value((name, content, "image/png"))
