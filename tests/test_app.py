@@ -86,3 +86,17 @@ def test_the_sidebar_form_starts_a_tiny_job_that_completes(mnist):
     assert len(app.sidebar.get("plotly_chart")) == 2  # loss and accuracy curves
     app.run()
     assert "trained here" in app.caption[-1].value  # the new model is the one in use
+
+
+def test_script_runs_leave_the_loaded_keras_models_alone(handwritten_seven):
+    """Streamlit's after-run keras clear_session is replaced: the name counter survives."""
+    import keras
+    from keras.src.backend.common.global_state import get_global_attribute
+
+    app = new_app()
+    app.session_state[INJECTED_IMAGE] = handwritten_seven
+    keras.layers.Dense(1)  # gives the global name counter an entry
+    before = dict(get_global_attribute("object_name_uids", {}))
+    app.run()
+    after = get_global_attribute("object_name_uids", {})
+    assert before and all(after.get(name, 0) >= uid for name, uid in before.items())

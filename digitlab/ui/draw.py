@@ -96,7 +96,7 @@ def render() -> None:
     for warning in loaded.warnings:
         st.warning(warning)
 
-    canvas_column, input_column, result_column = st.columns([1.05, 0.9, 1.5], gap="medium")
+    canvas_column, input_column, result_column = st.columns([1.25, 0.9, 1.45], gap="medium")
     with canvas_column:
         source = st.segmented_control(
             "Input", [DRAW, UPLOAD], default=DRAW, key="input_source", label_visibility="collapsed"

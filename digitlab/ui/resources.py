@@ -5,11 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import script_runner
 
 from digitlab import store
 from digitlab.jobs import JobQueue
 from digitlab.models import ZOO
 from digitlab.predict import Predictor
+
+
+def _keep_keras_state() -> None:
+    """Nothing: replaces Streamlit's after-run `keras.backend.clear_session()`.
+
+    Streamlit clears Keras after every script run, for scripts that build a model per run.
+    DigitLab keeps its models loaded across runs on purpose, and the clearing hurt it: it
+    emptied TensorFlow's kernel cache (a drawing took ~22 ms instead of ~1 ms) and reset
+    Keras's layer-name counter under a model being built by the training thread ("layers
+    should have unique names"). A private hook of the pinned Streamlit release
+    (requirements.txt), so a Streamlit upgrade must re-check it.
+    """
+
+
+script_runner._clean_problem_modules = _keep_keras_state
 
 
 @st.cache_resource

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from digitlab.config import OPTIMIZERS, ConfigError, TrainConfig, recipe
+from digitlab.config import OPTIMIZERS, ConfigError, TrainConfig
 from digitlab.jobs import DONE, QUEUED, RUNNING, JobQueue
 from digitlab.models import DEFAULT_MODEL, REGRESSION, ZOO
 from digitlab.ui import charts
@@ -23,7 +23,6 @@ def settings_form() -> TrainConfig | None:
         name = st.selectbox(
             "Model to train", list(ZOO), index=list(ZOO).index(DEFAULT_MODEL), key="train_model"
         )
-        defaults = recipe(name)
         epochs = st.number_input("Epochs", 1, 100, value=3, key="train_epochs")
         batch_size = st.select_slider("Batch size", BATCH_SIZES, value=128, key="train_batch")
         learning_rate = st.select_slider(
@@ -33,9 +32,7 @@ def settings_form() -> TrainConfig | None:
         dropout = st.slider(
             "Dropout (models that have it)", 0.0, 0.9, value=0.2, step=0.05, key="train_dropout"
         )
-        augment = st.checkbox(
-            "Augment like canvas drawings", value=defaults.augment, key="train_augment"
-        )
+        augment = st.checkbox("Augment like canvas drawings", value=False, key="train_augment")
         patience = st.number_input(
             "Early-stopping patience (0 = off)", 0, 50, value=0, key="train_patience"
         )
