@@ -1,0 +1,77 @@
+"""Fixtures for the browser tests: a headless Chromium and DigitLab served by Streamlit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Error, Playwright, sync_playwright
+
+from .browser import REPO_ROOT, StreamlitPage, new_tab, streamlit_server
+
+SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+# Headless in a container: no sandbox (no user namespaces), no GPU, and none of the
+# background traffic that would wait on a network this machine does not have.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium when installed, else Playwright's own; the tests skip without one."""
+    failures: list[str] = []
+    launched: Browser | None = None
+    if SYSTEM_CHROMIUM.exists():
+        try:
+            launched = playwright_driver.chromium.launch(
+                executable_path=str(SYSTEM_CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+        except Error as error:
+            failures.append(f"{SYSTEM_CHROMIUM}: {error.message.splitlines()[0]}")
+    if launched is None:
+        try:
+            launched = playwright_driver.chromium.launch(headless=True, args=CHROMIUM_ARGS)
+        except Error as error:
+            failures.append(f"Playwright's chromium: {error.message.splitlines()[0]}")
+    if launched is None:
+        pytest.skip("no Chromium could be launched for the browser tests: " + "; ".join(failures))
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """DigitLab served once for all browser tests, with a model store of its own."""
+    with streamlit_server(REPO_ROOT / "streamlit_app.py", tmp_path_factory.mktemp("app")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def echo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The bare canvas page: the latency baseline, started when first needed."""
+    script = Path(__file__).with_name("echo_app.py")
+    with streamlit_server(script, tmp_path_factory.mktemp("echo")) as url:
+        yield url
+
+
+@pytest.fixture
+def app(browser: Browser, app_url: str) -> Iterator[StreamlitPage]:
+    """A fresh tab (so a fresh Streamlit session) on DigitLab's Draw page, settled."""
+    page = new_tab(browser)
+    driver = StreamlitPage(page)
+    driver.open(app_url)
+    yield driver
+    page.context.close()

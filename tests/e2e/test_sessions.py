@@ -1,0 +1,136 @@
+"""Several people on one server: drawing while another trains, a queue of jobs, memory.
+
+Each test opens its own browser contexts, so each tab is a separate Streamlit session.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Browser, Locator, expect
+
+from .browser import BLANK, StreamlitPage, new_tab
+from .test_browser import ONE, choose_option, set_number
+
+DRAWING_DEADLINE_S = 1.0  # a drawing session's answer while another session trains
+MEMORY_GROWTH_LIMIT_MB = 50
+MEMORY_ROUNDS = 70  # each a new drawing, a temperature change and a Clear: 210 reruns
+
+
+def open_session(browser: Browser, url: str) -> StreamlitPage:
+    session = StreamlitPage(new_tab(browser))
+    session.open(url)
+    return session
+
+
+def focus(session: StreamlitPage) -> StreamlitPage:
+    """Bring a tab to the front: a background tab's timers and input are throttled."""
+    session.page.bring_to_front()
+    return session
+
+
+def start_job(session: StreamlitPage, model: str, epochs: int, images: int) -> Locator:
+    """Fill the sidebar form and press Train; return the sidebar."""
+    focus(session)
+    sidebar = session.page.get_by_test_id("stSidebar")
+    combobox = sidebar.get_by_role("combobox", name="Model to train")
+    choose_option(session.page, combobox, re.compile(f"^{model}$"))
+    expect(combobox).to_have_value(model)
+    set_number(sidebar.get_by_role("spinbutton", name="Epochs"), epochs)
+    set_number(sidebar.get_by_role("spinbutton", name="Training images"), images)
+    sidebar.get_by_role("button", name="Train", exact=True).click()
+    return sidebar
+
+
+def stop_job(session: StreamlitPage, sidebar: Locator) -> None:
+    focus(session)
+    sidebar.get_by_role("button", name="Stop").click()
+    expect(sidebar.get_by_test_id("stAlert").filter(has_text="Stopped")).to_be_visible(
+        timeout=30_000
+    )
+
+
+def test_drawing_keeps_answering_while_another_session_trains(browser: Browser, app_url: str):
+    trainer = open_session(browser, app_url)
+    drawer = open_session(browser, app_url)
+    sidebar = start_job(trainer, "mlp_small", epochs=20, images=60_000)
+    try:
+        expect(sidebar.get_by_test_id("stProgress")).to_be_visible(timeout=60_000)
+        focus(drawer)
+        clear = drawer.page.get_by_role("button", name="Clear")
+        waits = []
+        for _ in range(5):
+            # Measured in the page: from pen-up to the new Prediction on screen.
+            waits.append(drawer.stroke_with_latency(ONE[0]))
+            drawer.wait_until_quiet()
+            drawer.click_and_wait(clear)
+            expect(drawer.metric_value("Prediction")).to_have_text(BLANK)
+        print(f"\nstroke-to-prediction while another session trains: {waits} ms")
+        assert sidebar.get_by_test_id("stProgress").count() == 1, "the job ended too early"
+        assert all(wait is not None and wait < DRAWING_DEADLINE_S * 1000 for wait in waits)
+    finally:
+        stop_job(trainer, sidebar)
+
+
+def test_a_second_job_waits_in_the_queue_then_runs(browser: Browser, app_url: str):
+    first = open_session(browser, app_url)
+    second = open_session(browser, app_url)
+    first_sidebar = start_job(first, "mlp_small", epochs=20, images=60_000)
+    try:
+        expect(first_sidebar.get_by_test_id("stProgress")).to_be_visible(timeout=60_000)
+        second_sidebar = start_job(second, "tiny20", epochs=1, images=600)
+        waiting = second_sidebar.get_by_test_id("stAlert").filter(
+            has_text="position 1 in the queue"
+        )
+        expect(waiting).to_be_visible(timeout=30_000)
+    finally:
+        stop_job(first, first_sidebar)
+    focus(second)
+    done = second_sidebar.get_by_test_id("stAlert").filter(has_text="tiny20: Trained and stored.")
+    expect(done).to_be_visible(timeout=120_000)
+
+
+def resident_memory_mb(port: int) -> float:
+    """VmRSS of the Streamlit server listening on this port, read from /proc."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            arguments = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"streamlit" in b" ".join(arguments) and str(port).encode() in arguments:
+            status = (cmdline.parent / "status").read_text()
+            kilobytes = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+            return kilobytes / 1024
+    raise AssertionError(f"no streamlit server found on port {port}")
+
+
+def test_memory_stays_flat_over_many_predictions(browser: Browser, app_url: str):
+    if not Path("/proc/self/status").exists():
+        pytest.skip("reading a process's memory needs /proc")
+    port = urlparse(app_url).port
+    session = open_session(browser, app_url)
+    clear = session.page.get_by_role("button", name="Clear")
+    slider = session.page.get_by_role("slider", name="Softmax temperature")
+
+    def one_round(index: int) -> None:
+        session.draw(ONE)
+        session.wait_until_quiet()
+        slider.focus()
+        slider.press("ArrowRight" if index % 2 else "ArrowLeft")  # a rerun that reuses logits
+        session.wait_until_quiet()
+        session.click_and_wait(clear)
+
+    for index in range(20):  # warm up: caches, the model, plotly's first figures
+        one_round(index)
+    before = resident_memory_mb(port)
+    for index in range(MEMORY_ROUNDS):
+        one_round(index)
+    after = resident_memory_mb(port)
+    print(
+        f"\nserver memory: {before:.0f} MB -> {after:.0f} MB over {MEMORY_ROUNDS} drawings "
+        f"and {3 * MEMORY_ROUNDS} reruns ({after - before:+.1f} MB)"
+    )
+    assert after - before < MEMORY_GROWTH_LIMIT_MB
