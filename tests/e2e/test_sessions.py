@@ -5,16 +5,22 @@ Each test opens its own browser contexts, so each tab is a separate Streamlit se
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import Browser, Locator, expect
 
-from .browser import BLANK, StreamlitPage, new_tab
+from digitlab import store
+from digitlab.config import TrainConfig
+
+from .browser import BLANK, REPO_ROOT, StreamlitPage, new_tab, streamlit_server
 from .test_browser import ONE, choose_option, set_number
 
+APP_SCRIPT = REPO_ROOT / "streamlit_app.py"
 DRAWING_DEADLINE_S = 1.0  # a drawing session's answer while another session trains
 MEMORY_GROWTH_LIMIT_MB = 50
 MEMORY_ROUNDS = 70  # each a new drawing, a temperature change and a Clear: 210 reruns
@@ -93,18 +99,22 @@ def test_a_second_job_waits_in_the_queue_then_runs(browser: Browser, app_url: st
     expect(done).to_be_visible(timeout=120_000)
 
 
-def resident_memory_mb(port: int) -> float:
-    """VmRSS of the Streamlit server listening on this port, read from /proc."""
+def server_pid(port: int) -> int:
+    """The process id of the Streamlit server on this port, found through /proc."""
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             arguments = cmdline.read_bytes().split(b"\0")
         except OSError:
             continue
         if b"streamlit" in b" ".join(arguments) and str(port).encode() in arguments:
-            status = (cmdline.parent / "status").read_text()
-            kilobytes = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
-            return kilobytes / 1024
+            return int(cmdline.parent.name)
     raise AssertionError(f"no streamlit server found on port {port}")
+
+
+def resident_memory_mb(port: int) -> float:
+    """VmRSS of the Streamlit server listening on this port, read from /proc."""
+    status = Path(f"/proc/{server_pid(port)}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
 
 
 def test_memory_stays_flat_over_many_predictions(browser: Browser, app_url: str):
@@ -134,3 +144,23 @@ def test_memory_stays_flat_over_many_predictions(browser: Browser, app_url: str)
         f"and {3 * MEMORY_ROUNDS} reruns ({after - before:+.1f} MB)"
     )
     assert after - before < MEMORY_GROWTH_LIMIT_MB
+
+
+def test_server_killed_mid_training_restarts_with_a_sound_store(
+    browser: Browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    with streamlit_server(APP_SCRIPT, tmp_path) as url:
+        session = open_session(browser, url)
+        sidebar = start_job(session, "mlp_small", epochs=20, images=60_000)
+        expect(sidebar.get_by_test_id("stProgress")).to_be_visible(timeout=60_000)
+        os.kill(server_pid(urlparse(url).port), signal.SIGKILL)
+        session.page.context.close()
+
+    monkeypatch.setenv("DIGITLAB_STORE_DIR", str(tmp_path / "store"))
+    for entry in store.trained():  # nothing half-written is listed, and all of it loads
+        entry.load()
+    assert store.find(TrainConfig(model="mlp_small", epochs=20)) is None
+    with streamlit_server(APP_SCRIPT, tmp_path) as url:  # the same store, started again
+        session = open_session(browser, url)
+        session.draw(ONE)
+        expect(session.metric_value("Prediction")).to_have_text("1")
