@@ -77,3 +77,36 @@ def test_every_kind_of_bad_image_gets_its_own_clear_line(tmp_path, private_store
     for blank in ("one_pixel.png", "transparent.png", "white.png", "black.png"):
         assert lines[blank]["error"] is None and lines[blank]["abstained"] is True
         assert lines[blank]["label"] is None
+
+
+def run_cli(store_dir, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "digitlab", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "DIGITLAB_STORE_DIR": str(store_dir)},
+    )  # fmt: skip
+
+
+def test_a_diverging_run_says_so_and_stores_nothing(mnist, private_store):
+    done = run_cli(private_store, "train", "--model", "regression", "--optimizer", "sgd",
+                   "--lr", "1.0", "--epochs", "2", "--samples", "2000", "--json")  # fmt: skip
+    assert done.returncode == 1
+    summary = json.loads(done.stdout)
+    assert summary["status"] == "diverged" and "NaN" in summary["message"]
+    assert summary["path"] is None and not list(private_store.glob("*/model.keras"))
+
+
+def test_a_corrupt_stored_model_is_skipped_and_the_shipped_one_answers(tmp_path, private_store):
+    from digitlab import store
+    from digitlab.config import TrainConfig
+    from digitlab.models import ZOO
+
+    entry = store.save(ZOO["mlp_small"].build(), TrainConfig(model="mlp_small", seed=9), {},
+                       {"accuracy": 0.5}, root=private_store)  # fmt: skip
+    entry.model_file.write_bytes(b"not a keras file")
+    image = tmp_path / "blank.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(image)
+    done = run_cli(private_store, "predict", "--model", "mlp_small", "--json", str(image))
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert "Skipped a broken stored model" in done.stderr
+    assert json.loads(done.stdout)["abstained"] is True
