@@ -14,6 +14,7 @@ import numpy as np
 from digitlab.pendigits import PenDigit, rasterize
 from digitlab.predict import Predictor
 from digitlab.preprocess import preprocess
+from digitlab.zoo import labels_from_outputs
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,7 @@ def score_on_pen_digits(predictor: Predictor, digits: list[PenDigit]) -> Handwri
             abstained += 1
             continue
         outputs = predictor.raw_outputs(prepared.image)
-        if predictor.spec.task == "classification":
-            label = int(np.argmax(outputs))
-        else:
-            label = int(np.clip(np.rint(outputs[0]), 0, 9))
+        label = int(labels_from_outputs(outputs[None], predictor.spec.task)[0])
         correct[digit.label] += label == digit.label
     per_class = [float(c / s) if s else float("nan") for c, s in zip(correct, seen, strict=True)]
     return HandwritingScore(

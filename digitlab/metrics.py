@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from digitlab.models import CLASSIFICATION, ModelSpec
+from digitlab.zoo import CLASSIFICATION, ModelSpec, regression_digit
 
 
 def model_outputs(model, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
@@ -40,7 +40,7 @@ def regression_metrics(values: np.ndarray, labels: np.ndarray) -> dict[str, floa
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     labels = np.asarray(labels, dtype=np.float64)
     errors = values - labels
-    rounded = np.clip(np.rint(values), 0, 9)
+    rounded = regression_digit(values)
     return {
         "mse": float(np.mean(errors**2)),
         "mae": float(np.mean(np.abs(errors))),

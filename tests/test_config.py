@@ -3,7 +3,7 @@
 import pytest
 
 from digitlab.config import ConfigError, TrainConfig, recipe
-from digitlab.models import ZOO
+from digitlab.zoo import ZOO
 
 
 def test_every_zoo_model_has_a_valid_recipe():

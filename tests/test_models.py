@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from digitlab.models import REGRESSION, ZOO
+from digitlab.models import build_model
+from digitlab.zoo import REGRESSION, ZOO
 
 
 def dense(inputs: int, units: int) -> int:
@@ -34,14 +35,14 @@ EXPECTED_PARAMETERS = {
     + dense(64, 10),
     "regression": dense(784, 128) + dense(128, 64) + dense(64, 1),
     "tiny20": dense(400, 25) + dense(25, 15) + dense(15, 10),
-    "digitnet": conv(1, 32) + conv(32, 64) + conv(64, 64) + dense(3 * 3 * 64, 128) + dense(128, 10),
+    "digitnet": conv(1, 24, 5) + conv(24, 32) + dense(5 * 5 * 32, 256) + dense(256, 10),
 }
 
 
 @pytest.mark.parametrize("name", list(ZOO))
 def test_builder_shape_and_parameter_count(name):
     spec = ZOO[name]
-    model = spec.build()
+    model = build_model(spec.name)
     size = spec.input_size
     outputs = np.asarray(model(np.zeros((2, size, size, 1), np.float32), training=False))
     assert outputs.shape == (2, 1 if spec.task == REGRESSION else 10)
@@ -49,5 +50,5 @@ def test_builder_shape_and_parameter_count(name):
 
 
 def test_the_tiny_network_is_400_25_15_10():
-    widths = [layer.units for layer in ZOO["tiny20"].build().layers if hasattr(layer, "units")]
+    widths = [layer.units for layer in build_model("tiny20").layers if hasattr(layer, "units")]
     assert widths == [25, 15, 10]
