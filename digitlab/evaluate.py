@@ -5,29 +5,27 @@ temperature calibration after Guo et al. 2017 ("On Calibration of Modern Neural 
 one temperature T, fitted on held-out images, by minimising the NLL of softmax(logits / T).
 Regression models get MSE, MAE and the accuracy of the rounded prediction.
 
-The result is computed once per stored model and cached beside it (`evaluation.json` and
-`test_outputs.npy`), or under the user store when the model folder is read-only.
+The result is computed once per run and cached under the store (`evaluation.json` and
+`test_outputs.npy`); the shipped runs' summaries ship beside them, read-only.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
-import os
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
-from digitlab import data, store, train
+from digitlab import atomic, data, store
 from digitlab.metrics import classification_metrics, log_softmax, model_outputs, regression_metrics
-from digitlab.models import CLASSIFICATION, get_spec
 from digitlab.predict import softmax
+from digitlab.zoo import CLASSIFICATION, get_spec, labels_from_outputs
 
 EVALUATION_FILE = "evaluation.json"
 OUTPUTS_FILE = "test_outputs.npy"
@@ -160,9 +158,7 @@ class Evaluation:
     @cached_property
     def predictions(self) -> np.ndarray:
         """The predicted digit of each test image."""
-        if self.task == CLASSIFICATION:
-            return self.outputs.argmax(axis=-1)
-        return np.clip(np.rint(self.outputs), 0, 9).astype(np.int64)
+        return labels_from_outputs(self.outputs, self.task)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.summary)
@@ -207,7 +203,7 @@ def _classification_scores(
     return scores
 
 
-def _calibration_split(entry: store.StoredModel, split: train.Split) -> tuple[Any, Any, str]:
+def _calibration_split(run: store.Run, split: data.Split) -> tuple[Any, Any, str]:
     """Images to fit T on (never test images), and a line saying which they are.
 
     The validation split training held out is the honest choice. A model trained without
@@ -217,29 +213,31 @@ def _calibration_split(entry: store.StoredModel, split: train.Split) -> tuple[An
     if len(split.x_val):
         return split.x_val, split.y_val, f"held-out validation split ({len(split.x_val)} images)"
     mnist, tail = data.load_mnist(), slice(-CALIBRATION_FALLBACK, None)
-    x = mnist.x_train[tail].astype(np.float32) / 255.0
-    if get_spec(entry.name).input_size == 20:
-        x = data.downscale_to_20(x)
+    x = data.at_input_size(mnist.x_train[tail].astype(np.float32) / 255.0, run.spec.input_size)
     return x[..., None], mnist.y_train[tail], f"last {CALIBRATION_FALLBACK} training images"
 
 
-def _compute(entry: store.StoredModel, model) -> Evaluation:
+def _compute(run: store.Run, model) -> Evaluation:
     started = time.perf_counter()
-    split = train.prepare_data(entry.config)
+    config = run.config
+    split = data.prepare_split(
+        run.spec.input_size, config.train_samples, config.validation_split, config.seed
+    )
     # Rounded to float32 as cached, so a fresh and a cached evaluation agree exactly.
     outputs = model_outputs(model, split.x_test).astype(np.float32).astype(np.float64)
     labels = np.asarray(split.y_test, dtype=np.int64)
-    if get_spec(entry.name).task == CLASSIFICATION:
-        x_cal, y_cal, description = _calibration_split(entry, split)
+    if run.spec.task == CLASSIFICATION:
+        x_cal, y_cal, description = _calibration_split(run, split)
         scores = _classification_scores(outputs, labels, model_outputs(model, x_cal), y_cal)
         scores["calibration_split"] = description
     else:
         outputs = outputs.reshape(-1)
         scores = regression_metrics(outputs, labels)
     summary = {
-        "model": entry.name,
+        "model": run.model,
+        "run": run.id,
         **scores,
-        "saved_at": entry.metrics.get("saved_at"),
+        "saved_at": run.created_at,
         "seconds": round(time.perf_counter() - started, 3),
     }
     return Evaluation(summary, outputs, labels)
@@ -248,86 +246,72 @@ def _compute(entry: store.StoredModel, model) -> Evaluation:
 # --- the cache -----------------------------------------------------------------------------
 
 
-def cache_dirs(entry: store.StoredModel) -> list[Path]:
-    """Where an evaluation may be cached: beside the model, else under the user store."""
-    fallback = store.store_dir() / "evaluations" / f"{entry.name}-{entry.metrics.get('saved_at')}"
-    return [entry.path, fallback]
+def _cache_dir(run: store.Run) -> Path:
+    """Where a run's evaluation is kept: under the store, never beside a shipped model."""
+    return store.cache_dir(run, "evaluation")
 
 
-def _replace_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write a temporary file in the same folder, then rename it into place in one step."""
-    handle, temp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+def _read_summary(run: store.Run) -> dict[str, Any] | None:
+    """The cached summary of exactly this run; for a shipped run also the shipped one."""
+    folders = [_cache_dir(run)] + ([run.path] if run.shipped else [])
+    for folder in folders:
+        try:
+            summary = json.loads((folder / EVALUATION_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if (summary.get("model"), summary.get("saved_at")) == (run.model, run.created_at):
+            return summary
+    return None
+
+
+def save_cache(evaluation: Evaluation, run: store.Run) -> Path:
+    """Cache the evaluation: the outputs first, the JSON last (it marks a complete cache)."""
+    folder = _cache_dir(run)
+    buffer = io.BytesIO()
+    np.save(buffer, evaluation.outputs.astype(np.float32))
+    atomic.write_bytes(folder / OUTPUTS_FILE, buffer.getvalue())
+    atomic.write_text(folder / EVALUATION_FILE, json.dumps(evaluation.to_json(), indent=1))
+    _temperatures[run.version_key] = evaluation.summary.get("temperature")
+    return folder
+
+
+def load_cache(run: store.Run) -> Evaluation | None:
+    """The cached evaluation of exactly this run, or None."""
+    summary = _read_summary(run)
     try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        outputs = np.load(_cache_dir(run) / OUTPUTS_FILE, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    labels = np.asarray(data.load_mnist().y_test, dtype=np.int64)
+    if summary is None or len(outputs) != len(labels):
+        return None
+    return Evaluation(summary, outputs.astype(np.float64), labels, cached=True)
 
 
-def save_cache(evaluation: Evaluation, entry: store.StoredModel) -> Path | None:
-    """Cache the evaluation in the first writable folder; None when none is."""
-    text = json.dumps(evaluation.to_json(), indent=1).encode()
-    outputs = evaluation.outputs.astype(np.float32)
-    for folder in cache_dirs(entry):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            _replace_atomically(folder / OUTPUTS_FILE, lambda stream: np.save(stream, outputs))
-            # The JSON goes last: its presence marks a complete cache.
-            _replace_atomically(folder / EVALUATION_FILE, lambda stream: stream.write(text))
-            return folder
-        except OSError:
-            continue
-    return None
+# Run version -> its fitted temperature (None: not evaluated yet); read from disk once.
+_temperatures: dict[str, float | None] = {}
 
 
-def load_cache(entry: store.StoredModel) -> Evaluation | None:
-    """The cached evaluation of exactly this stored model, or None."""
-    for folder in cache_dirs(entry):
-        try:
-            summary = json.loads((folder / EVALUATION_FILE).read_text(encoding="utf-8"))
-            outputs = np.load(folder / OUTPUTS_FILE, allow_pickle=False).astype(np.float64)
-        except (OSError, ValueError):
-            continue
-        # A retrained model has a new saved_at: the old evaluation no longer applies.
-        wanted = (entry.name, entry.metrics.get("saved_at"))
-        if (summary.get("model"), summary.get("saved_at")) != wanted:
-            continue
-        labels = np.asarray(data.load_mnist().y_test, dtype=np.int64)
-        if len(outputs) == len(labels):
-            return Evaluation(summary, outputs, labels, cached=True)
-    return None
+def calibrated_temperature(run: store.Run) -> float | None:
+    """The fitted temperature of exactly this run, from its cached evaluation.
 
-
-def calibrated_temperature(entry: store.StoredModel) -> float | None:
-    """The fitted temperature recorded for exactly this model, read from its cached evaluation.
-
-    Needs no MNIST and no model run, so the Draw page can show it at once; None when the
-    model was not evaluated yet or is a regression model.
+    Needs no MNIST and no model run, and reads the disk once per run and process, so the
+    Draw page can show it on every rerun; None when the run was not evaluated yet (an
+    evaluation in this process fills it in) or is a regression model.
     """
-    for folder in cache_dirs(entry):
-        try:
-            summary = json.loads((folder / EVALUATION_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if (summary.get("model"), summary.get("saved_at")) == (
-            entry.name,
-            entry.metrics.get("saved_at"),
-        ):
-            return summary.get("temperature")
-    return None
+    if run.version_key not in _temperatures:
+        summary = _read_summary(run)
+        _temperatures[run.version_key] = summary.get("temperature") if summary else None
+    return _temperatures[run.version_key]
 
 
-def evaluate_model(name: str, root: Path | None = None) -> Evaluation:
-    """Evaluate the preferred stored model for a zoo name, from its cache when possible."""
-    found = store.candidates(name, root)
-    # Looked up before loading: a cached evaluation needs no Keras model.
-    if found and (cached := load_cache(found[0])) is not None:
+def evaluate_run(run: store.Run) -> Evaluation:
+    """Evaluate a run, from its cache when possible (a cached evaluation needs no model)."""
+    cached = load_cache(run)
+    if cached is not None:
         return cached
-    entry, model, _warnings = store.load_preferred(name, root)
-    evaluation = _compute(entry, model)
-    save_cache(evaluation, entry)
+    evaluation = _compute(run, run.load())
+    save_cache(evaluation, run)
     return evaluation
 
 

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import keras
 import numpy as np
 from PIL import Image, ImageFilter
 
@@ -24,14 +23,12 @@ from digitlab.predict import Predictor, interpret
 IG_STEPS = 64  # integration steps: completeness holds to about 2% on the zoo models
 EMBEDDING_DIGITS = 2000
 # Layers that finish a convolution block: its feature maps are read after them.
-_BLOCK_TAIL = (keras.layers.BatchNormalization, keras.layers.Activation)
+_BLOCK_TAIL = ("BatchNormalization", "Activation", "ReLU")
 
 
 def model_input(images28: np.ndarray, input_size: int) -> np.ndarray:
     """One (28, 28) or many (N, 28, 28) images as a model batch (N, size, size, 1)."""
-    images = np.asarray(images28, np.float32)
-    if input_size == 20:
-        images = data.downscale_to_20(images)
+    images = data.at_input_size(np.asarray(images28, np.float32), input_size)
     return (images if images.ndim == 3 else images[None])[..., None]
 
 
@@ -78,10 +75,12 @@ def feature_maps(model, inputs: np.ndarray) -> list[tuple[str, np.ndarray]]:
     outputs = inputs
     for layer in model.layers:
         outputs = layer(outputs, training=False)
-        if isinstance(layer, keras.layers.Conv2D):
+        # By class name: this module must not import Keras (the Draw page imports it).
+        kind = type(layer).__name__
+        if kind == "Conv2D":
             maps.append((layer.name, outputs))
             in_block = True
-        elif in_block and isinstance(layer, _BLOCK_TAIL):
+        elif in_block and kind in _BLOCK_TAIL:
             maps[-1] = (maps[-1][0], outputs)
         else:
             in_block = False
@@ -90,6 +89,8 @@ def feature_maps(model, inputs: np.ndarray) -> list[tuple[str, np.ndarray]]:
 
 def penultimate_features(model, inputs: np.ndarray) -> np.ndarray:
     """What the last layer sees: the output (N, features) of all the layers before it."""
+    import keras  # late: see feature_maps
+
     return model_outputs(keras.Sequential(model.layers[:-1]), inputs)
 
 

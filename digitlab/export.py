@@ -12,13 +12,11 @@ model's version, with the measured report beside it: the Export page is instant 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -30,10 +28,11 @@ from typing import Any
 import numpy as np
 
 from digitlab import store
-from digitlab.data import downscale_to_20, load_mnist
+from digitlab.atomic import atomic_path
+from digitlab.data import at_input_size, load_mnist
 from digitlab.metrics import classification_metrics, model_outputs, regression_metrics
-from digitlab.models import CLASSIFICATION, ZOO, ModelSpec
 from digitlab.predict import Predictor
+from digitlab.zoo import CLASSIFICATION, ModelSpec, labels_from_outputs
 
 # Format -> its file name in the cache folder (savedmodel is a folder).
 FORMATS = {
@@ -57,19 +56,12 @@ class ExportError(RuntimeError):
 
 @contextmanager
 def _atomic(out: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `out` (same name); move it onto `out` on success."""
+    """`atomic.atomic_path`, with a failure to write said as an ExportError."""
     try:
-        temp = Path(tempfile.mkdtemp(prefix=".tmp-export-", dir=out.parent))
+        with atomic_path(out) as temp:
+            yield temp
     except OSError as error:
-        raise ExportError(f"Cannot write to {out.parent}: {error.strerror or error}") from error
-    try:
-        yield temp / out.name
-        os.replace(temp / out.name, out)
-    except OSError as error:
-        if not (out.is_dir() and (temp / out.name).is_dir()):  # a folder someone else wrote
-            raise ExportError(f"Cannot write {out}: {error.strerror or error}") from error
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
+        raise ExportError(f"Cannot write {out}: {error.strerror or error}") from error
 
 
 def check_format(fmt: str) -> str:
@@ -129,8 +121,7 @@ def _write_savedmodel(model, spec: ModelSpec, out: Path) -> None:
 
 def _native(images28: np.ndarray, spec: ModelSpec) -> np.ndarray:
     """Float (N, 28, 28) images in [0, 1] -> the model's own input (N, size, size, 1)."""
-    images = downscale_to_20(images28) if spec.input_size == 20 else images28
-    return np.asarray(images, np.float32)[..., None]
+    return np.asarray(at_input_size(images28, spec.input_size), np.float32)[..., None]
 
 
 def _representative_images(spec: ModelSpec) -> np.ndarray:
@@ -155,31 +146,24 @@ def tflite_bytes(model, spec: ModelSpec, fmt: str) -> bytes:
         return converter.convert()
 
 
-def write_format(entry: store.StoredModel, fmt: str, out: Path, model=None) -> Path:
+def write_format(run: store.Run, fmt: str, out: Path, model=None) -> Path:
     """Write one format of a stored model to `out` atomically, in this process."""
     if fmt == "keras":  # the stored file is already the Keras format: copy it bit for bit
         with _atomic(out) as temp:
-            shutil.copyfile(entry.model_file, temp)
+            shutil.copyfile(run.model_file, temp)
         return out
-    model = model if model is not None else entry.load()
+    model = model if model is not None else run.load()
     with _atomic(out) as temp:
         if fmt == "savedmodel":
-            _write_savedmodel(model, ZOO[entry.name], temp)
+            _write_savedmodel(model, run.spec, temp)
         else:
-            temp.write_bytes(tflite_bytes(model, ZOO[entry.name], fmt))
+            temp.write_bytes(tflite_bytes(model, run.spec, fmt))
     return out
 
 
-def _entry_at(path: str) -> store.StoredModel:
-    """The stored model in a folder (a child process gets the folder, not the object)."""
-    entry = store.read_entry(Path(path))
-    if entry is None:
-        raise ExportError(f"The stored model at {path} is gone or incomplete.")
-    return entry
-
-
-def _write_in_child(entry_path: str, fmt: str, out: str) -> str:
-    return str(write_format(_entry_at(entry_path), fmt, Path(out)))
+def _write_in_child(run_id: str, fmt: str, out: str) -> str:
+    # A child gets the run's id, not the object: it reads the same store ($DIGITLAB_STORE_DIR).
+    return str(write_format(store.get_run(run_id), fmt, Path(out)))
 
 
 def in_child(task: str, *args: str) -> Any:
@@ -221,41 +205,33 @@ def _child_main(argv: list[str]) -> None:
     result_stream.flush()
 
 
-def export_model(entry: store.StoredModel, fmt: str, out: Path, model=None) -> Path:
+def export_model(run: store.Run, fmt: str, out: Path, model=None) -> Path:
     """Export a stored model to `out` (checked first); TFLite conversion runs in a child."""
     out = check_target(fmt, out)
     if fmt in TFLITE_FORMATS:
-        return Path(in_child("write", str(entry.path), fmt, str(out)))
-    return write_format(entry, fmt, out, model)
+        return Path(in_child("write", run.id, fmt, str(out)))
+    return write_format(run, fmt, out, model)
 
 
 # --- the cache folder: every format and the report, per model version ----------------------
 
 
-def version_key(entry: store.StoredModel) -> str:
-    """Names one version of a stored model: changes whenever the model is retrained."""
-    identity = f"{entry.path.resolve()}:{entry.metrics.get('saved_at')}"
-    return hashlib.sha256(identity.encode()).hexdigest()[:12]
+def cache_folder(run: store.Run, root: Path | None = None) -> Path:
+    """Where this run's exports and report are kept (created if missing)."""
+    return store.cache_dir(run, "export", root)
 
 
-def cache_folder(entry: store.StoredModel, root: Path | None = None) -> Path:
-    """Where this model version's exports and report are kept (created if missing)."""
-    folder = (root or store.store_dir() / "exports") / f"{entry.name}-{version_key(entry)}"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def exported_file(entry: store.StoredModel, fmt: str, root: Path | None = None) -> Path:
+def exported_file(run: store.Run, fmt: str, root: Path | None = None) -> Path:
     """The cached export of one format, written first if missing."""
-    path = cache_folder(entry, root) / check_format(fmt)
+    path = cache_folder(run, root) / check_format(fmt)
     if not path.exists():
-        export_model(entry, fmt, path)
+        export_model(run, fmt, path)
     return path
 
 
-def download_file(entry: store.StoredModel, fmt: str, root: Path | None = None) -> Path:
+def download_file(run: store.Run, fmt: str, root: Path | None = None) -> Path:
     """A single file to download: the export itself, or a zip of the SavedModel folder."""
-    path = exported_file(entry, fmt, root)
+    path = exported_file(run, fmt, root)
     if not path.is_dir():
         return path
     archive = path.with_suffix(".zip")
@@ -316,7 +292,7 @@ class TFLitePredictor(Predictor):
 
     def raw_outputs(self, image28: np.ndarray) -> np.ndarray:
         """Logits (or the regression value) for one preprocessed 28x28 image in [0, 1]."""
-        image = downscale_to_20(image28) if self.spec.input_size == 20 else image28
+        image = at_input_size(image28, self.spec.input_size)
         return self.outputs(np.asarray(image, np.float32)[None, :, :, None])[0]
 
 
@@ -328,13 +304,6 @@ RUNTIMES = {
     "tflite": "TFLite interpreter, 1 thread",
     "tflite-int8": "TFLite interpreter, 1 thread",
 }
-
-
-def _labels(outputs: np.ndarray, task: str) -> np.ndarray:
-    """The digit each output says: the top logit, or the value rounded into 0..9."""
-    if task == CLASSIFICATION:
-        return outputs.argmax(axis=-1)
-    return np.clip(np.rint(outputs.reshape(-1)), 0, 9).astype(np.int64)
 
 
 def _median_ms(call: Callable[[np.ndarray], Any], image: np.ndarray) -> float:
@@ -387,30 +356,32 @@ def _format_row(fmt: str, path: Path, spec: ModelSpec, reference: np.ndarray) ->
         "file": path.name,
         "size_bytes": size_bytes(path),
         "accuracy": score(outputs, mnist.y_test)["accuracy"],
-        "agreement": float(np.mean(_labels(outputs, spec.task) == reference)),
+        "agreement": float(np.mean(labels_from_outputs(outputs, spec.task) == reference)),
         "latency_ms": _median_ms(call_one, images[0]),
         "runtime": RUNTIMES[fmt],
     }
 
 
-def measure(entry: store.StoredModel, folder: Path) -> dict[str, Any]:
+def measure(run: store.Run, folder: Path) -> dict[str, Any]:
     """Export every format into `folder` (where missing) and measure each on MNIST test."""
     import tensorflow as tf
 
-    spec = ZOO[entry.name]
-    model = entry.load()
+    spec = run.spec
+    model = run.load()
     x_test = load_mnist().x_test
-    reference = _labels(model_outputs(model, _native(x_test / np.float32(255), spec)), spec.task)
+    reference = labels_from_outputs(
+        model_outputs(model, _native(x_test / np.float32(255), spec)), spec.task
+    )
     rows = []
     for fmt, file_name in FORMATS.items():
         if not (folder / file_name).exists():
-            write_format(entry, fmt, folder / file_name, model)
+            write_format(run, fmt, folder / file_name, model)
         rows.append(_format_row(fmt, folder / file_name, spec, reference))
     return {
-        "model": entry.name,
-        "version": version_key(entry),
-        "path": str(entry.path),
-        "saved_at": entry.metrics.get("saved_at"),
+        "model": run.model,
+        "run": run.id,
+        "version": run.version_key,
+        "path": str(run.path),
         "test_images": len(x_test),
         "tensorflow": tf.__version__,
         "measured_at": time.time(),
@@ -418,21 +389,21 @@ def measure(entry: store.StoredModel, folder: Path) -> dict[str, Any]:
     }
 
 
-def _measure_in_child(entry_path: str, folder: str) -> dict[str, Any]:
-    result = measure(_entry_at(entry_path), Path(folder))
+def _measure_in_child(run_id: str, folder: str) -> dict[str, Any]:
+    result = measure(store.get_run(run_id), Path(folder))
     with _atomic(Path(folder) / REPORT_FILE) as temp:
         temp.write_text(json.dumps(result, indent=1), encoding="utf-8")
     return result
 
 
-def report(entry: store.StoredModel, root: Path | None = None) -> dict[str, Any]:
+def report(run: store.Run, root: Path | None = None) -> dict[str, Any]:
     """The measured report of every format, cached per model version; the first time it is
     measured in a child process (tens of seconds)."""
-    folder = cache_folder(entry, root)
+    folder = cache_folder(run, root)
     try:
         return json.loads((folder / REPORT_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return in_child("measure", str(entry.path), str(folder))
+        return in_child("measure", run.id, str(folder))
 
 
 _CHILD_TASKS = {"write": _write_in_child, "measure": _measure_in_child}

@@ -1,21 +1,27 @@
 """Fast single-drawing inference, temperature softmax and abstention.
 
-The drawing path never calls `model.predict` (tens of milliseconds of set-up per call): a
-`tf.function` with one fixed input signature is traced once per model, then each drawing
-costs about a millisecond.
+The drawing path never calls `model.predict` (tens of milliseconds of set-up per call). A
+run's predictor is its numpy forward pass (digitlab.numpy_net: no TensorFlow import, well
+under a millisecond a drawing); a model numpy can't run gets a `tf.function` with one fixed
+input signature, traced once, then about a millisecond a drawing.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from digitlab.data import downscale_to_20
-from digitlab.models import CLASSIFICATION, ModelSpec
+from digitlab.data import at_input_size
 from digitlab.preprocess import preprocess
+from digitlab.store import Run
+from digitlab.zoo import CLASSIFICATION, ModelSpec, regression_digit
 
 BLANK_MESSAGE = "Draw a digit: the canvas is empty or nearly empty."
+# The temperature range everywhere: the slider, the CLI and the HTTP API.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 10.0
 
 
@@ -79,12 +85,12 @@ def interpret(outputs: np.ndarray, task: str, temperature: float = 1.0) -> Predi
             entropy=entropy_bits(probabilities),
         )
     value = float(np.asarray(outputs).reshape(-1)[0])
-    label = int(np.clip(np.rint(value), 0, 9))
+    label = int(regression_digit(value))
     return Prediction(abstained=False, message="", label=label, value=value)
 
 
 class Predictor:
-    """A loaded model wrapped for one-image-at-a-time inference."""
+    """A loaded Keras model wrapped for one-image-at-a-time inference."""
 
     def __init__(self, model, spec: ModelSpec) -> None:
         import tensorflow as tf  # late import: the pure helpers above need no TensorFlow
@@ -97,7 +103,7 @@ class Predictor:
 
     def raw_outputs(self, image28: np.ndarray) -> np.ndarray:
         """Logits (or the regression value) for one preprocessed 28x28 image in [0, 1]."""
-        image = downscale_to_20(image28) if self.spec.input_size == 20 else image28
+        image = at_input_size(image28, self.spec.input_size)
         batch = np.asarray(image, np.float32)[None, :, :, None]
         return self._call(batch).numpy()[0].astype(np.float64)
 
@@ -107,3 +113,72 @@ class Predictor:
         if prepared.blank:
             return abstain()
         return interpret(self.raw_outputs(prepared.image), self.spec.task, temperature)
+
+
+class NumpyPredictor(Predictor):
+    """Predictor's interface on a model's numpy forward pass (digitlab.numpy_net)."""
+
+    def __init__(self, net, spec: ModelSpec) -> None:
+        self.spec = spec
+        self._net = net
+
+    def raw_outputs(self, image28: np.ndarray) -> np.ndarray:
+        image = at_input_size(image28, self.spec.input_size)
+        batch = np.asarray(image, np.float32)[None, :, :, None]
+        return self._net(batch)[0].astype(np.float64)
+
+
+def _ready_predictor(run: Run) -> Predictor:
+    """numpy where it can run the model (no TensorFlow needed), else Keras."""
+    from digitlab import numpy_net
+
+    try:
+        return NumpyPredictor(numpy_net.load(run.model_file), run.spec)
+    except numpy_net.UnsupportedModel:
+        return Predictor(run.load(), run.spec)
+
+
+def prediction_line(path: str, prediction: Prediction | None, error: str | None = None) -> dict:
+    """One image's answer as `predict --json` prints it and the HTTP API returns it."""
+    line: dict[str, Any] = {"path": path, "label": None, "probabilities": None}
+    line.update(abstained=False, error=error)
+    if prediction is not None:
+        line.update(prediction.to_json())
+    return line
+
+
+# Loaded models, one per run per process, the least recently used dropped past this many.
+MAX_LOADED = 24
+_loaded: OrderedDict[tuple[str, str], Predictor] = OrderedDict()
+_loaded_lock = threading.Lock()
+_load_locks: dict[tuple[str, str], threading.Lock] = {}
+
+
+def load_predictor(run: Run) -> Predictor:
+    """The ready predictor of a run: loaded and traced once per run per process.
+
+    Loading takes a second; it holds only that run's lock, so answers from models already
+    loaded never wait on it, and two first requests for one run load it once.
+    """
+    key = (str(run.path), run.version_key)
+    with _loaded_lock:
+        if key in _loaded:
+            _loaded.move_to_end(key)
+            return _loaded[key]
+        key_lock = _load_locks.setdefault(key, threading.Lock())
+    with key_lock:
+        with _loaded_lock:
+            predictor = _loaded.get(key)
+        if predictor is None:
+            predictor = _ready_predictor(run)
+            with _loaded_lock:
+                _loaded[key] = predictor
+                while len(_loaded) > MAX_LOADED:
+                    _loaded.popitem(last=False)
+    return predictor
+
+
+def loaded_runs() -> list[str]:
+    """The version keys of the runs loaded in this process, least recently used first."""
+    with _loaded_lock:
+        return [version for _path, version in _loaded]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import time
 
 import numpy as np
@@ -129,35 +128,21 @@ def test_fit_temperature_stays_in_its_range():
 # --- a real shipped model ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def shipped_copy(tmp_path_factory: pytest.TempPathFactory):
-    """A private copy of the shipped mlp_small, so the test never writes into assets."""
-    source = store.SHIPPED_DIR / "mlp_small"
-    if store.read_entry(source) is None:
-        pytest.skip("The shipped mlp_small model is not there.")
-    root = tmp_path_factory.mktemp("shipped")
-    shutil.copytree(
-        source,
-        root / "mlp_small",
-        ignore=shutil.ignore_patterns(evaluate.EVALUATION_FILE, evaluate.OUTPUTS_FILE),
-    )
-    return root
-
-
 @pytest.fixture
-def real_evaluation(mnist, shipped_copy, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(store, "SHIPPED_DIR", shipped_copy)
-    evaluation = evaluate.evaluate_model("mlp_small")
-    return evaluation, store.shipped("mlp_small")
+def real_evaluation(mnist):
+    run = store.shipped_run("mlp_small")
+    if run is None:
+        pytest.skip("The shipped mlp_small model is not there.")
+    return evaluate.evaluate_run(run), run
 
 
 @pytest.mark.slow
-def test_evaluate_model_on_a_shipped_model(real_evaluation):
-    evaluation, entry = real_evaluation
+def test_evaluate_a_shipped_run(real_evaluation):
+    evaluation, run = real_evaluation
     summary = evaluation.to_json()
     assert summary.keys() >= CLASSIFICATION_KEYS
-    assert summary["model"] == "mlp_small"
-    assert summary["accuracy"] == pytest.approx(entry.metrics["accuracy"], abs=0.002)
+    assert summary["model"] == "mlp_small" and summary["run"] == "mlp_small"
+    assert summary["accuracy"] == pytest.approx(run.metrics["accuracy"], abs=0.002)
     confusion = np.array(summary["confusion"])
     assert confusion.shape == (10, 10) and confusion.sum() == 10_000
     assert np.trace(confusion) / 10_000 == pytest.approx(summary["accuracy"])
@@ -172,15 +157,14 @@ def test_evaluate_model_on_a_shipped_model(real_evaluation):
 
 @pytest.mark.slow
 def test_second_evaluation_comes_from_the_cache(real_evaluation, monkeypatch):
-    first, entry = real_evaluation
-    assert (entry.path / evaluate.EVALUATION_FILE).is_file()
+    first, run = real_evaluation
 
     def no_model(*args, **kwargs):
         raise AssertionError("a cached evaluation must not load the model")
 
-    monkeypatch.setattr(store, "load_preferred", no_model)
+    monkeypatch.setattr(store.Run, "load", no_model)
     started = time.perf_counter()
-    second = evaluate.evaluate_model("mlp_small")
+    second = evaluate.evaluate_run(run)
     assert second.cached and time.perf_counter() - started < 2.0
     assert second.to_json() == first.to_json()
     np.testing.assert_array_equal(second.outputs, first.outputs)
@@ -188,32 +172,15 @@ def test_second_evaluation_comes_from_the_cache(real_evaluation, monkeypatch):
 
 
 @pytest.mark.slow
-def test_cache_is_invalidated_by_a_new_saved_at(real_evaluation):
-    _, entry = real_evaluation
-    retrained = dataclasses.replace(entry, metrics={**entry.metrics, "saved_at": 1.0})
-    assert evaluate.load_cache(entry) is not None
-    assert evaluate.load_cache(retrained) is None
-
-
-@pytest.mark.slow
-def test_cache_falls_back_to_the_user_store_when_the_model_folder_is_read_only(
-    real_evaluation, monkeypatch, private_store
-):
-    evaluation, entry = real_evaluation
-    for name in (evaluate.EVALUATION_FILE, evaluate.OUTPUTS_FILE):
-        (entry.path / name).unlink()
-    real_mkstemp = evaluate.tempfile.mkstemp
-
-    def read_only_model_folder(*args, dir, **kwargs):
-        if dir == entry.path:
-            raise PermissionError(f"{dir} is read-only")
-        return real_mkstemp(*args, dir=dir, **kwargs)
-
-    monkeypatch.setattr(evaluate.tempfile, "mkstemp", read_only_model_folder)
-    folder = evaluate.save_cache(evaluation, entry)
-    assert folder is not None and folder.parent == private_store / "evaluations"
-    assert not (entry.path / evaluate.EVALUATION_FILE).exists()
-    assert evaluate.load_cache(entry).to_json() == evaluation.to_json()
+def test_the_cache_belongs_to_one_run_and_lives_in_the_store(real_evaluation, private_store):
+    evaluation, run = real_evaluation
+    released_again = dataclasses.replace(run, created_at=run.created_at + 1)
+    assert evaluate.load_cache(run) is not None
+    assert evaluate.load_cache(released_again) is None
+    cached = private_store / "cache" / "evaluation" / run.version_key
+    assert (cached / evaluate.OUTPUTS_FILE).is_file()
+    assert not (run.path / evaluate.OUTPUTS_FILE).exists()  # nothing written beside it
+    assert evaluate.calibrated_temperature(run) == evaluation.summary["temperature"]
 
 
 def test_mistakes_are_sorted_by_confidence():

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from digitlab import explain, store
-from digitlab.models import ZOO
 from digitlab.predict import Predictor
+from digitlab.zoo import ZOO
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def zoo_predictors() -> dict[str, Predictor]:
     """Every shipped zoo model, wrapped for one-image inference."""
     predictors = {}
     for name, spec in ZOO.items():
-        _entry, model, _warnings = store.load_preferred(name)
+        model = store.default_run(name).load()
         predictors[name] = Predictor(model, spec)
     return predictors
 
@@ -120,7 +120,7 @@ def test_pca_coordinates_have_decreasing_variance():
 
 
 def test_feature_maps_of_the_cnn_follow_its_convolutions():
-    _entry, model, _warnings = store.load_preferred("cnn")
+    model = store.default_run("cnn").load()
     maps = explain.feature_maps(model, explain.model_input(random_image(), 28))
     # 28 -conv3-> 26 -pool-> 13 -conv3-> 11 -pool-> 5 -conv3-> 3
     assert [values.shape for _name, values in maps] == [(26, 26, 32), (11, 11, 64), (3, 3, 64)]
@@ -128,7 +128,7 @@ def test_feature_maps_of_the_cnn_follow_its_convolutions():
 
 
 def test_an_mlp_has_no_feature_maps():
-    _entry, model, _warnings = store.load_preferred("mlp")
+    model = store.default_run("mlp").load()
     assert explain.feature_maps(model, explain.model_input(random_image(), 28)) == []
 
 

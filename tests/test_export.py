@@ -11,9 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from digitlab import cli, export, store
-from digitlab.models import DEFAULT_MODEL, ZOO
 from digitlab.predict import Predictor, softmax
 from digitlab.ui.export_page import FORMAT_TITLES
+from digitlab.zoo import DEFAULT_MODEL, ZOO
 
 # --- refusals (no TensorFlow needed) ---------------------------------------------------------
 
@@ -47,8 +47,8 @@ def test_the_cli_refuses_before_loading_anything(tmp_path: Path, capsys):
 
 
 def test_a_failing_child_process_reports_its_error(tmp_path: Path):
-    with pytest.raises(export.ExportError, match="gone or incomplete"):
-        export.in_child("write", str(tmp_path / "no-model"), "tflite", str(tmp_path / "m.tflite"))
+    with pytest.raises(export.ExportError, match="No run 4242"):  # the child's StoreError
+        export.in_child("write", "4242", "tflite", str(tmp_path / "m.tflite"))
 
 
 # --- every format of a small model, measured once for the module ----------------------------
@@ -60,9 +60,9 @@ REPORTED = "mlp_small"  # the quickest to measure; digitnet's int8 file is check
 def exports(mnist, tmp_path_factory: pytest.TempPathFactory):
     """A model's report and cache folder, in a store of this module's own."""
     store_root = tmp_path_factory.mktemp("export-store")
-    entry = store.shipped(REPORTED)
-    report = export.report(entry, root=store_root / "exports")
-    return store_root, entry, report, export.cache_folder(entry, store_root / "exports")
+    entry = store.shipped_run(REPORTED)
+    report = export.report(entry, root=store_root)
+    return store_root, entry, report, export.cache_folder(entry, store_root)
 
 
 def test_the_report_measures_every_format(exports):
@@ -136,7 +136,7 @@ def test_the_cli_writes_an_integer_tflite_file_that_agrees(tmp_path: Path, mnist
     ends = [interpreter.get_input_details()[0], interpreter.get_output_details()[0]]
     assert floats == {end["index"] for end in ends}  # float32 only at the two ends
     images = mnist.x_test[:300] / np.float32(255)
-    keras_model = store.shipped(DEFAULT_MODEL).load()
+    keras_model = store.shipped_run(DEFAULT_MODEL).load()
     keras_labels = np.asarray(keras_model(images[..., None], training=False)).argmax(axis=1)
     int8_labels = int8_predictor.outputs(images[..., None]).argmax(axis=1)
     assert np.mean(int8_labels == keras_labels) >= 0.99
@@ -147,7 +147,7 @@ def test_tiny20_runs_from_28x28_images_in_tflite_and_savedmodel(tmp_path: Path, 
 
     from digitlab.data import downscale_to_20
 
-    entry, spec = store.shipped("tiny20"), ZOO["tiny20"]
+    entry, spec = store.shipped_run("tiny20"), ZOO["tiny20"]
     keras_predictor = Predictor(entry.load(), spec)
     tflite_predictor = export.TFLitePredictor(
         export.write_format(entry, "tflite", tmp_path / "tiny20.tflite"), spec
@@ -167,7 +167,7 @@ def test_tiny20_runs_from_28x28_images_in_tflite_and_savedmodel(tmp_path: Path, 
 def test_regression_exports_its_value(tmp_path: Path, mnist):
     import tensorflow as tf
 
-    entry = store.shipped("regression")
+    entry = store.shipped_run("regression")
     images = mnist.x_test[:16] / np.float32(255)
     out = tmp_path / "regression"
     assert (
@@ -198,8 +198,9 @@ export_page.render()
 RUNTIME = """
 import numpy as np
 import streamlit as st
+from digitlab import store
 from digitlab.ui.runtime import predictor_for, runtime_selector
-predictor = predictor_for("mlp_small", runtime_selector())
+predictor = predictor_for(store.shipped_run("mlp_small"), runtime_selector())
 st.markdown(type(predictor).__name__)
 st.markdown(str(predictor.raw_outputs(st.session_state["image"]).argmax()))
 """
@@ -225,7 +226,7 @@ def test_the_runtime_switch_answers_with_the_tflite_file(exports, mnist, monkeyp
     app = AppTest.from_string(RUNTIME, default_timeout=60)
     app.session_state["image"] = mnist.x_test[0] / np.float32(255)
     app.run()
-    assert [m.value for m in app.markdown] == ["Predictor", str(mnist.y_test[0])]
+    assert [m.value for m in app.markdown] == ["NumpyPredictor", str(mnist.y_test[0])]
     app.radio(key="runtime").set_value("tflite-int8").run()
     assert not app.exception
     assert [m.value for m in app.markdown] == ["TFLitePredictor", str(mnist.y_test[0])]

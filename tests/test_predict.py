@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from digitlab.models import CLASSIFICATION, REGRESSION, ZOO
+from digitlab.models import build_model
 from digitlab.predict import Predictor, entropy_bits, interpret, softmax
+from digitlab.zoo import CLASSIFICATION, REGRESSION, ZOO
 
 
 def direct_softmax(logits, temperature):
@@ -60,7 +61,7 @@ def test_interpret_classification_and_regression():
 @pytest.mark.parametrize("name", ["mlp_small", "tiny20"])
 def test_predictor_gives_the_models_own_outputs(name):
     spec = ZOO[name]
-    model = spec.build()
+    model = build_model(spec.name)
     predictor = Predictor(model, spec)
     image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
     if spec.input_size == 20:
@@ -74,7 +75,7 @@ def test_predictor_gives_the_models_own_outputs(name):
 
 def test_blank_canvas_abstains_with_a_message():
     spec = ZOO["mlp_small"]
-    predictor = Predictor(spec.build(), spec)
+    predictor = Predictor(build_model(spec.name), spec)
     prediction = predictor.predict_image(np.zeros((280, 280, 4), np.uint8))
     assert prediction.abstained and prediction.label is None
     assert "Draw a digit" in prediction.message
