@@ -1,4 +1,4 @@
-"""The command line: `python -m digitlab models | train | predict`."""
+"""The command line: `python -m digitlab models | train | runs | predict | evaluate | ...`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ import json
 import sys
 from pathlib import Path
 
-from digitlab.config import OPTIMIZERS, REGRESSION_LOSSES, ConfigError, TrainConfig, recipe
+from digitlab.config import (
+    OPTIMIZERS,
+    REGRESSION_LOSSES,
+    SCHEDULES,
+    ConfigError,
+    TrainConfig,
+    recipe,
+)
 from digitlab.export import FORMATS
-from digitlab.models import DEFAULT_MODEL, ZOO
+from digitlab.zoo import DEFAULT_MODEL, ZOO
 
 
 def _print_json(value) -> None:
@@ -17,38 +24,41 @@ def _print_json(value) -> None:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    """List the zoo with what is shipped or trained and its test accuracy."""
+    """List the zoo with the run that answers for each by default and its test accuracy."""
     from digitlab import store
 
     rows = []
-    for name, spec in ZOO.items():
-        found = store.candidates(name)
-        best = found[0] if found else None
+    for name, run in store.default_runs().items():
+        spec = ZOO[name]
         rows.append(
             {
                 "name": name,
                 "title": spec.title,
                 "source": spec.source,
                 "task": spec.task,
-                "available": "trained"
-                if best and not best.shipped
-                else "shipped"
-                if best
-                else "none",
-                "test_accuracy": best.metrics.get("accuracy") if best else None,
+                "available": "none" if run is None else "shipped" if run.shipped else "promoted",
+                "run": run.id if run else None,
+                "test_accuracy": run.accuracy if run else None,
             }
         )
     if args.json:
         _print_json(rows)
         return 0
-    print(f"{'model':<12} {'status':<8} {'test acc':>8}  description")
+    print(f"{'model':<12} {'default':<16} {'test acc':>8}  description")
     for row in rows:
         accuracy = "-" if row["test_accuracy"] is None else f"{row['test_accuracy']:.2%}"
-        print(
-            f"{row['name']:<12} {row['available']:<8} {accuracy:>8}  "
-            f"{row['title']} ({row['source']})"
-        )
+        default = row["available"] if row["available"] != "promoted" else f"run {row['run']}"
+        print(f"{row['name']:<12} {default:<16} {accuracy:>8}  {row['title']} ({row['source']})")
     return 0
+
+
+def _chosen_run(args: argparse.Namespace):
+    """`--run ID` if given, else the server's default run of `--model`."""
+    from digitlab import store
+
+    if args.run_id:
+        return store.get_run(args.run_id)
+    return store.default_run(args.model)
 
 
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -96,53 +106,43 @@ def cmd_train(args: argparse.Namespace) -> int:
     from digitlab import store, train
 
     config = _config_from_args(args)
-    root, folder = (store.SHIPPED_DIR, config.model) if args.ship else (None, None)
-    result = train.train(config, on_progress=_TerminalProgress(), root=root, folder=folder)
+    result = train.train(config, on_progress=_TerminalProgress())
+    if args.ship and result.run is not None:
+        from digitlab.evaluate import evaluate_run
+
+        store.ship(result.run, evaluate_run(result.run).to_json())
     summary = {
         "model": config.model,
         "status": result.status,
         "message": result.message,
+        "run": result.run.id if result.run else None,
         "config_key": config.key(),
         "seconds": round(result.elapsed_s, 2),
-        "metrics": result.entry.metrics if result.entry else None,
-        "path": str(result.entry.path) if result.entry else None,
+        "metrics": result.run.metrics if result.run else None,
+        "path": str(result.run.path) if result.run else None,
     }
     if args.json:
         _print_json(summary)
     else:
         print(f"{config.model}: {result.status}. {result.message}")
         for name, value in (summary["metrics"] or {}).items():
-            if name != "saved_at":
-                print(f"  {name}: {value}")
-    return 0 if result.entry is not None else 1
+            print(f"  {name}: {value}")
+    return 0 if result.run is not None else 1
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from digitlab import store
-    from digitlab.predict import Predictor
+    from digitlab.predict import load_predictor, prediction_line
     from digitlab.preprocess import ImageError, load_image
 
-    entry, model, warnings = store.load_preferred(args.model)
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    predictor = Predictor(model, ZOO[args.model])
+    predictor = load_predictor(_chosen_run(args))
     failed = False
     for path in args.images:
-        line = {
-            "path": path,
-            "label": None,
-            "probabilities": None,
-            "abstained": False,
-            "error": None,
-        }
         try:
-            prediction = predictor.predict_image(
-                load_image(Path(path), name=path), args.temperature
-            )
-            line.update(prediction.to_json())
+            image = load_image(Path(path), name=path)
+            line = prediction_line(path, predictor.predict_image(image, args.temperature))
         except (ImageError, OSError) as error:
             failed = True
-            line["error"] = str(error)
+            line = prediction_line(path, None, str(error))
         if args.json:
             _print_json(line)
         elif line["error"]:
@@ -158,9 +158,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from digitlab.evaluate import evaluate_model, evaluation_summary_table
+    from digitlab.evaluate import evaluate_run, evaluation_summary_table
 
-    evaluation = evaluate_model(args.model)
+    evaluation = evaluate_run(_chosen_run(args))
     if args.json:
         _print_json(evaluation.to_json())
     else:
@@ -169,28 +169,96 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from digitlab import export, store
+    from digitlab import export
 
     try:
         if not args.report:
             if not (args.format and args.out):
                 raise export.ExportError("give --format and --out (or --report)")
             out = export.check_target(args.format, Path(args.out))  # refuse before loading
-        entry, model, warnings = store.load_preferred(args.model)
-        for warning in warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+        run = _chosen_run(args)
         if args.report:
-            result = export.report(entry)
+            result = export.report(run)
             if args.json:
                 _print_json(result)
             else:
                 print(export.report_table(result))
             return 0
-        path = export.export_model(entry, args.format, out, model)
+        path = export.export_model(run, args.format, out)
     except export.ExportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"{args.model}: wrote {args.format} to {path} ({export.size_bytes(path):,} bytes)")
+    size = export.size_bytes(path)
+    print(f"{run.model} ({run.describe()}): wrote {args.format} to {path} ({size:,} bytes)")
+    return 0
+
+
+def _run_row(run) -> dict:
+    """A run as `runs list --json` and `runs show --json` print it."""
+    from digitlab.config import differences
+
+    return {
+        "id": run.id,
+        "model": run.model,
+        "shipped": run.shipped,
+        "owner": run.owner,
+        "changed": differences(run.config),
+        "accuracy": run.accuracy,
+        "seconds": run.seconds,
+        "size_bytes": run.size_bytes,
+        "created_at": run.created_at,
+    }
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """List, show, delete or promote runs."""
+    import time
+
+    from digitlab import store
+
+    if args.action == "list":
+        runs = store.list_runs(args.model)
+        rows = [_run_row(run) for run in runs]
+        promoted = store.promoted()
+        for row in rows:
+            row["default"] = promoted.get(row["model"], row["model"]) == row["id"]
+        if args.json:
+            _print_json(rows)
+            return 0
+        print(f"{'id':<10} {'model':<11} {'test acc':>8} {'seconds':>8}  {'when':<16}  changed")
+        for row in rows:
+            accuracy = "-" if row["accuracy"] is None else f"{row['accuracy']:.2%}"
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["created_at"]))
+            changed = ", ".join(f"{k}={v}" for k, v in row["changed"].items()) or "-"
+            mark = "*" if row["default"] else ""
+            print(
+                f"{row['id'] + mark:<10} {row['model']:<11} {accuracy:>8} "
+                f"{row['seconds']:>8.1f}  {when:<16}  {changed}"
+            )
+        print("* the server's default for its model (shipped, or promoted with `runs promote`)")
+        return 0
+    if args.id is None:
+        raise store.StoreError(f"runs {args.action} needs a run id (see `runs list`).")
+    if args.action == "show":
+        run = store.get_run(args.id, with_history=True)
+        row = {**_run_row(run), "config": run.config.to_dict(), "metrics": run.metrics}
+        row["history"] = store.curves(run)[0]
+        if args.json:
+            _print_json(row)
+        else:
+            for key, value in row.items():
+                print(f"{key}: {value}")
+        return 0
+    if args.action == "delete":
+        run = store.delete_run(args.id)
+        message = f"Deleted run {run.id} ({run.model})."
+    else:
+        run = store.promote(args.id)
+        message = f"{run.model} now answers with {run.describe()} by default, for new sessions."
+    if args.json:
+        _print_json({"id": run.id, "model": run.model, "action": args.action})
+    else:
+        print(message)
     return 0
 
 
@@ -208,9 +276,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _positive_temperature(text: str) -> float:
+    from digitlab.predict import MAX_TEMPERATURE, MIN_TEMPERATURE
+
     value = float(text)
-    if not 0.1 <= value <= 10:
-        raise argparse.ArgumentTypeError("temperature must be between 0.1 and 10")
+    if not MIN_TEMPERATURE <= value <= MAX_TEMPERATURE:
+        raise argparse.ArgumentTypeError(
+            f"temperature must be between {MIN_TEMPERATURE:g} and {MAX_TEMPERATURE:g}"
+        )
     return value
 
 
@@ -236,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--samples", type=int, help="train on the first N images only")
     train.add_argument("--seed", type=int)
     train.add_argument("--loss", choices=REGRESSION_LOSSES, help="regression loss")
-    train.add_argument("--schedule", choices=("constant", "cosine"))
+    train.add_argument("--schedule", choices=SCHEDULES)
     train.add_argument(
         "--preset",
         default="default",
@@ -246,24 +318,35 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--ship",
         action="store_true",
-        help="store into assets/models/NAME (maintainers: the shipped models)",
+        help="also copy the run into assets/models/NAME (maintainers: the shipped models)",
     )
     train.set_defaults(run=cmd_train)
 
+    runs = commands.add_parser("runs", help="list, show, delete or promote trained runs")
+    runs.add_argument("action", choices=("list", "show", "delete", "promote"))
+    runs.add_argument("id", nargs="?", help="a run id: a number, or a zoo name for a shipped run")
+    runs.add_argument("--model", choices=list(ZOO), help="list: only runs of this model")
+    runs.add_argument("--json", action="store_true", help="print JSON")
+    runs.set_defaults(run=cmd_runs)
+
+    run_help = "a run id (see `runs list`) instead of the model's default run"
     predict = commands.add_parser("predict", help="predict the digit in image files")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.add_argument("--model", default=DEFAULT_MODEL, choices=list(ZOO))
+    predict.add_argument("--run", dest="run_id", help=run_help)
     predict.add_argument("--temperature", type=_positive_temperature, default=1.0)
     predict.add_argument("--json", action="store_true", help="one JSON object per image")
     predict.set_defaults(run=cmd_predict)
 
     evaluate = commands.add_parser("evaluate", help="accuracy, per-class scores, calibration")
     evaluate.add_argument("--model", default=DEFAULT_MODEL, choices=list(ZOO))
+    evaluate.add_argument("--run", dest="run_id", help=run_help)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(run=cmd_evaluate)
 
     export = commands.add_parser("export", help="export a model, or measure every format")
     export.add_argument("--model", default=DEFAULT_MODEL, choices=list(ZOO))
+    export.add_argument("--run", dest="run_id", help=run_help)
     export.add_argument("--format", choices=list(FORMATS))
     export.add_argument("--out", help="the file (a new folder for savedmodel) to write")
     export.add_argument("--report", action="store_true", help="size, accuracy, latency table")

@@ -1,17 +1,18 @@
 """A small HTTP API over the zoo, on Starlette and uvicorn (both come with Streamlit).
 
     POST /predict?model=NAME&temperature=T   an image as the form field `file`, or as the body
+                                             (or run=ID for one run instead of NAME's default)
     GET  /models                             the zoo, and which models are loaded
     GET  /health                             200 while the server is up
 
 /predict decodes and preprocesses the image as the app does and answers with the line that
-`python -m digitlab predict --json` prints. Models are loaded lazily, once per name per
-process; names are checked against the zoo, so a request can never name a path.
+`python -m digitlab predict --json` prints. A model name answers with the server's default
+run for it (shipped, or promoted with `runs promote`); runs are loaded lazily, once per
+process; names and ids are looked up in the store, so a request can never name a path.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,34 +23,30 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from digitlab import store
-from digitlab.models import DEFAULT_MODEL, ZOO
-from digitlab.predict import MAX_TEMPERATURE, MIN_TEMPERATURE, Predictor
+from digitlab.predict import (
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
+    Predictor,
+    load_predictor,
+    loaded_runs,
+    prediction_line,
+)
 from digitlab.preprocess import MAX_UPLOAD_BYTES, ImageError, load_image
+from digitlab.zoo import DEFAULT_MODEL, ZOO
 
 FORM_FIELD = "file"
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the image in a form
 
 
-class Predictors:
-    """Predictors loaded on first use, one per zoo name, shared by all requests."""
-
-    def __init__(self) -> None:
-        self._loaded: dict[str, Predictor] = {}
-        self._lock = threading.Lock()  # two first requests must not load a model twice
-
-    def names(self) -> list[str]:
-        return sorted(self._loaded)
-
-    def get(self, name: str) -> Predictor:
-        """The predictor for a zoo name (already checked), loading it on first use."""
-        predictor = self._loaded.get(name)  # loaded models answer without waiting on a load
-        if predictor is None:
-            with self._lock:
-                if name not in self._loaded:
-                    _entry, model, _warnings = store.load_preferred(name)
-                    self._loaded[name] = Predictor(model, ZOO[name])
-                predictor = self._loaded[name]
-        return predictor
+def _run(request: Request) -> store.Run:
+    """The run that answers: `run=ID`, else the server's default for `model=NAME`."""
+    run_id = request.query_params.get("run")
+    try:
+        if run_id is not None:
+            return store.get_run(run_id)
+        return store.default_run(_model_name(request))
+    except store.StoreError as error:
+        raise HTTPException(404 if run_id is not None else 503, str(error)) from error
 
 
 def _model_name(request: Request) -> str:
@@ -123,45 +120,51 @@ async def _image_bytes(request: Request) -> tuple[bytes, str | None]:
 
 def _predict_line(predictor: Predictor, data: bytes, path: str | None, temperature: float):
     """The JSON line of `predict --json` for one image, and the HTTP status."""
-    line = {"path": path, "label": None, "probabilities": None, "abstained": False, "error": None}
     try:
         prediction = predictor.predict_image(load_image(data, name=path or "body"), temperature)
     except ImageError as error:
-        return {**line, "error": str(error)}, 400
-    return {**line, **prediction.to_json()}, 200
+        return prediction_line(path, None, str(error)), 400
+    return prediction_line(path, prediction), 200
 
 
 async def predict(request: Request) -> JSONResponse:
-    name, temperature = _model_name(request), _temperature(request)
+    temperature = _temperature(request)
+    run = await run_in_threadpool(_run, request)
     data, path = await _image_bytes(request)
     try:
-        predictor = await run_in_threadpool(request.app.state.predictors.get, name)
+        predictor = await run_in_threadpool(load_predictor, run)
     except store.StoreError as error:
         raise HTTPException(503, str(error)) from error
     line, status = await run_in_threadpool(_predict_line, predictor, data, path, temperature)
     return JSONResponse(line, status_code=status)
 
 
-async def models(request: Request) -> JSONResponse:
-    loaded = set(request.app.state.predictors.names())
-    return JSONResponse(
-        [
+def _model_rows() -> list[dict[str, Any]]:
+    loaded = set(loaded_runs())
+    rows = []
+    for name, run in store.default_runs().items():
+        spec = ZOO[name]
+        rows.append(
             {
                 "name": name,
                 "title": spec.title,
                 "task": spec.task,
                 "input_size": spec.input_size,
                 "default": name == DEFAULT_MODEL,
-                "available": bool(store.candidates(name)),
-                "loaded": name in loaded,
+                "available": run is not None,
+                "run": run.id if run else None,
+                "loaded": run is not None and run.version_key in loaded,
             }
-            for name, spec in ZOO.items()
-        ]
-    )
+        )
+    return rows
+
+
+async def models(request: Request) -> JSONResponse:
+    return JSONResponse(await run_in_threadpool(_model_rows))
 
 
 async def health(request: Request) -> JSONResponse:
-    return JSONResponse({"status": "ok", "loaded": request.app.state.predictors.names()})
+    return JSONResponse({"status": "ok", "loaded": loaded_runs()})
 
 
 async def _error(request: Request, error: HTTPException) -> JSONResponse:
@@ -179,7 +182,6 @@ def create_app() -> Starlette:
         ],
         exception_handlers={HTTPException: _error},
     )
-    app.state.predictors = Predictors()
     return app
 
 

@@ -1,15 +1,14 @@
 """Bad input through the command line: every file gets a clear answer, nothing is lost."""
 
 import json
-import os
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,23 +50,8 @@ def test_every_kind_of_bad_image_gets_its_own_clear_line(tmp_path, private_store
         "white.png",
         "black.png",
     ]
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "digitlab",
-            "predict",
-            "--model",
-            "mlp_small",
-            "--json",
-            *[str(tmp_path / name) for name in names],
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "DIGITLAB_STORE_DIR": str(private_store)},
-    )
+    done = run_cli("predict", "--model", "mlp_small", "--json",
+                   *[str(tmp_path / name) for name in names], store=private_store)  # fmt: skip
     assert done.returncode == 2, done.stderr
     lines = {Path(line["path"]).name: line for line in map(json.loads, done.stdout.splitlines())}
     assert list(lines) == names  # one line per file, in order, none lost
@@ -79,34 +63,29 @@ def test_every_kind_of_bad_image_gets_its_own_clear_line(tmp_path, private_store
         assert lines[blank]["label"] is None
 
 
-def run_cli(store_dir, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "digitlab", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "DIGITLAB_STORE_DIR": str(store_dir)},
-    )  # fmt: skip
-
-
 def test_a_diverging_run_says_so_and_stores_nothing(mnist, private_store):
-    done = run_cli(private_store, "train", "--model", "regression", "--optimizer", "sgd",
-                   "--lr", "1.0", "--epochs", "2", "--samples", "2000", "--json")  # fmt: skip
+    done = run_cli("train", "--model", "regression", "--optimizer", "sgd", "--lr", "1.0",
+                   "--epochs", "2", "--samples", "2000", "--json", store=private_store)  # fmt: skip
     assert done.returncode == 1
     summary = json.loads(done.stdout)
     assert summary["status"] == "diverged" and "NaN" in summary["message"]
-    assert summary["path"] is None and not list(private_store.glob("*/model.keras"))
+    assert summary["path"] is None and summary["run"] is None
+    assert not list(private_store.glob("runs/*/model.keras"))
 
 
-def test_a_corrupt_stored_model_is_skipped_and_the_shipped_one_answers(tmp_path, private_store):
+def test_a_corrupt_run_is_a_clear_error_and_the_default_still_answers(tmp_path, private_store):
     from digitlab import store
     from digitlab.config import TrainConfig
-    from digitlab.models import ZOO
+    from digitlab.models import build_model
 
-    entry = store.save(ZOO["mlp_small"].build(), TrainConfig(model="mlp_small", seed=9), {},
-                       {"accuracy": 0.5}, root=private_store)  # fmt: skip
-    entry.model_file.write_bytes(b"not a keras file")
+    run = store.save_run(build_model("mlp_small"), TrainConfig(model="mlp_small", seed=9), {},
+                         {"accuracy": 0.5}, seconds=1.0, root=private_store)  # fmt: skip
+    run.model_file.write_bytes(b"not a keras file")
     image = tmp_path / "blank.png"
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(image)
-    done = run_cli(private_store, "predict", "--model", "mlp_small", "--json", str(image))
+    broken = run_cli("predict", "--run", run.id, "--json", str(image), store=private_store)
+    assert broken.returncode == 1 and f"error: Cannot load run {run.id}" in broken.stderr
+    assert "Traceback" not in broken.stderr
+    done = run_cli("predict", "--model", "mlp_small", "--json", str(image), store=private_store)
     assert done.returncode == 0, done.stderr[-1500:]
-    assert "Skipped a broken stored model" in done.stderr
     assert json.loads(done.stdout)["abstained"] is True

@@ -7,17 +7,17 @@ import sys
 import time
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
-
 from digitlab import store
 from digitlab.config import TrainConfig
 from digitlab.train import train
+
+from helpers import new_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_sigkill_in_the_middle_of_training_leaves_no_half_written_model(mnist, private_store):
-    before = train(TrainConfig(model="tiny20", epochs=1, train_samples=500)).entry
+    before = train(TrainConfig(model="tiny20", epochs=1, train_samples=500)).run
     env = {**os.environ, "DIGITLAB_STORE_DIR": str(private_store)}
     process = subprocess.Popen(
         [
@@ -42,14 +42,12 @@ def test_sigkill_in_the_middle_of_training_leaves_no_half_written_model(mnist, p
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
 
-    entries = store.trained()
-    assert [entry.path for entry in entries] == [before.path]  # nothing new, nothing partial
-    for entry in entries:
-        entry.load()  # every listed model loads
-    assert store.find(TrainConfig(model="mlp_small", epochs=50)) is None
+    runs = store.list_runs(include_shipped=False)
+    assert [run.id for run in runs] == [before.id]  # nothing new, nothing partial
+    for run in runs:
+        run.load()  # every listed model loads
+    assert store.find_by_config(TrainConfig(model="mlp_small", epochs=50)) is None
 
-    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    app.session_state["model_name"] = "mlp_small"
-    app.run()
+    app = new_app("mlp_small").run()
     assert not app.exception and not app.error
-    assert any("(shipped)" in caption.value for caption in app.caption)
+    assert any(": shipped" in caption.value for caption in app.caption)

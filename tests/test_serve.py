@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,31 +15,13 @@ import requests
 from PIL import Image
 
 from digitlab import cli
-from digitlab.models import DEFAULT_MODEL, ZOO
 from digitlab.preprocess import MAX_UPLOAD_BYTES
+from digitlab.zoo import DEFAULT_MODEL, ZOO
+
+from helpers import free_port, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 120
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_healthy(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with {server.returncode}")
-        try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError(f"the server did not answer /health within {START_TIMEOUT_S} s")
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +38,7 @@ def url(tmp_path_factory: pytest.TempPathFactory, mnist):
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_until_healthy(base, server)
+        wait_until_healthy(f"{base}/health", server, START_TIMEOUT_S)
         yield base
     finally:
         server.terminate()
@@ -125,7 +105,15 @@ def test_a_blank_image_abstains_and_concurrent_requests_agree(url, tmp_path: Pat
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(ask, range(4)))
     assert {response.status_code for response in answers} == {200}
-    assert "cnn_small" in requests.get(f"{url}/health", timeout=10).json()["loaded"]
+    loaded = requests.get(f"{url}/health", timeout=10).json()["loaded"]
+    assert any(version.startswith("shipped-cnn_small-") for version in loaded)
+
+
+def test_a_run_id_chooses_the_run_and_an_unknown_one_is_404(url, seven):
+    answer = requests.post(f"{url}/predict", params={"run": "mlp"}, data=seven.read_bytes())
+    assert answer.status_code == 200 and answer.json()["label"] == 7
+    missing = requests.post(f"{url}/predict", params={"run": "12345"}, data=seven.read_bytes())
+    assert missing.status_code == 404 and "No run 12345" in missing.json()["error"]
 
 
 @pytest.mark.parametrize(

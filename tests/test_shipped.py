@@ -5,22 +5,23 @@ import pytest
 from digitlab import store
 from digitlab.data import downscale_to_20
 from digitlab.metrics import score_on_test_set
-from digitlab.models import DEFAULT_MODEL, ZOO
+from digitlab.models import build_model
+from digitlab.zoo import DEFAULT_MODEL, ZOO
 
 
 @pytest.mark.parametrize("name", list(ZOO))
 def test_every_zoo_model_is_shipped_with_its_metrics(name):
-    entry = store.shipped(name)
+    entry = store.shipped_run(name)
     assert entry is not None, f"assets/models/{name} is missing or incomplete"
     assert entry.config.model == name
     assert 0.0 < entry.metrics["accuracy"] <= 1.0
     assert entry.history.get("loss"), "the training curves are recorded"
     model = entry.load()
-    assert model.count_params() == ZOO[name].build().count_params()
+    assert model.count_params() == build_model(name).count_params()
 
 
 def test_the_default_model_reproduces_its_recorded_test_accuracy(mnist):
-    entry = store.shipped(DEFAULT_MODEL)
+    entry = store.shipped_run(DEFAULT_MODEL)
     spec = ZOO[DEFAULT_MODEL]
     images = mnist.x_test.astype("float32") / 255.0
     if spec.input_size == 20:

@@ -1,7 +1,6 @@
 """Upload instead of draw, and bad uploads: each gets a clear message in the app."""
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,10 +8,10 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from test_bad_input import huge_png_header
 
-from digitlab.models import DEFAULT_MODEL
 from digitlab.pendigits import default_pendigits_path, parse_pendigits, rasterize, sample_balanced
+from digitlab.zoo import DEFAULT_MODEL
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+from helpers import new_app
 
 
 def png_bytes(array: np.ndarray, mode: str | None = None) -> bytes:
@@ -22,8 +21,7 @@ def png_bytes(array: np.ndarray, mode: str | None = None) -> bytes:
 
 
 def upload(name: str, content: bytes) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.session_state["model_name"] = DEFAULT_MODEL
+    app = new_app(DEFAULT_MODEL)
     app.session_state["input_source"] = "Upload"
     app.run()
     app.file_uploader(key="upload").set_value((name, content, "image/png"))
