@@ -2,17 +2,18 @@
 
 import streamlit as st
 
-from digitlab.ui import draw, evaluate_page, export_page, retrain
+from digitlab.ui import retrain
 
 st.set_page_config(page_title="DigitLab", page_icon=":material/draw:", layout="wide")
 
-pages = [
-    st.Page(draw.render, title="Draw", icon=":material/draw:", url_path="draw", default=True),
-    st.Page(
-        evaluate_page.render, title="Evaluate", icon=":material/analytics:", url_path="evaluate"
-    ),
-    st.Page(export_page.render, title="Export", icon=":material/download:", url_path="export"),
-]
-page = st.navigation(pages)
+PAGES = "digitlab/ui/pages"
+page = st.navigation(
+    [
+        st.Page(f"{PAGES}/draw.py", title="Draw", icon=":material/draw:", default=True),
+        st.Page(f"{PAGES}/runs.py", title="Runs", icon=":material/history:"),
+        st.Page(f"{PAGES}/evaluate.py", title="Evaluate", icon=":material/analytics:"),
+        st.Page(f"{PAGES}/export.py", title="Export", icon=":material/download:"),
+    ]
+)
 retrain.render()
 page.run()

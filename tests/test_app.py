@@ -2,16 +2,14 @@
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digitlab.models import DEFAULT_MODEL
 from digitlab.pendigits import default_pendigits_path, parse_pendigits, rasterize, sample_balanced
 from digitlab.ui.canvas import INJECTED_IMAGE
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+from helpers import metric, new_app
 
 
 @pytest.fixture(scope="module")
@@ -23,33 +21,24 @@ def handwritten_seven():
     return rasterize(digit)
 
 
-def new_app(model: str = DEFAULT_MODEL) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.session_state["model_name"] = model
-    return app
-
-
 def bar_heights(app: AppTest) -> list[float]:
     chart = app.get("plotly_chart")[0]
     return json.loads(chart.proto.spec)["data"][0]["y"]
 
 
-def metric(app: AppTest, label: str):
-    return next(m.value for m in app.metric if m.label == label)
+def answered_by(app: AppTest) -> str:
+    return next(c.value for c in app.caption if c.value.startswith("Answered by"))
 
 
 def test_the_app_starts_and_asks_for_a_drawing():
-    app = new_app()
-    app.run()
+    app = new_app().run()
     assert not app.exception
     assert metric(app, "Prediction") == "—"
     assert any("Draw a digit" in info.value for info in app.info)
 
 
 def test_a_drawing_is_predicted_and_temperature_reshapes_the_bars(handwritten_seven):
-    app = new_app()
-    app.session_state[INJECTED_IMAGE] = handwritten_seven
-    app.run()
+    app = new_app(drawing=handwritten_seven).run()
     assert not app.exception
     assert metric(app, "Prediction") == "7"
     sharp = bar_heights(app)
@@ -61,31 +50,51 @@ def test_a_drawing_is_predicted_and_temperature_reshapes_the_bars(handwritten_se
 
 
 def test_the_regression_model_shows_a_number(handwritten_seven):
-    app = new_app("regression")
-    app.session_state[INJECTED_IMAGE] = handwritten_seven
-    app.run()
+    app = new_app("regression", handwritten_seven).run()
     assert not app.exception
     assert any("Predicted value" in caption.value for caption in app.caption)
 
 
-def test_the_sidebar_form_starts_a_tiny_job_that_completes(mnist):
-    app = new_app("tiny20")
-    app.run()
-    app.sidebar.selectbox(key="train_model").set_value("tiny20")
+def train_from_the_sidebar(app: AppTest, model: str, samples: int = 500) -> None:
+    """Fill the sidebar form as a user does, press Train and poll until the job ends."""
+    app.sidebar.selectbox(key="train_model").set_value(model).run()  # fills in its recipe
     app.sidebar.number_input(key="train_epochs").set_value(1)
-    app.sidebar.number_input(key="train_samples").set_value(500)
+    app.sidebar.number_input(key="train_samples").set_value(samples)
     app.sidebar.button[0].click().run()  # the form's Train button
     assert not app.exception
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:  # the job runs in the background: poll as a browser does
-        if any("tiny20" in s.value for s in app.sidebar.success):
+        if any(model in s.value for s in app.sidebar.success):
             break
         time.sleep(0.5)
         app.run()
     assert any("Trained and stored" in s.value for s in app.sidebar.success)
-    assert len(app.sidebar.get("plotly_chart")) == 2  # loss and accuracy curves
-    app.run()
-    assert "trained here" in app.caption[-1].value  # the new model is the one in use
+
+
+def test_a_sessions_run_answers_only_that_session_until_it_goes_back(mnist, handwritten_seven):
+    mine = new_app("tiny20", handwritten_seven).run()
+    other = new_app("tiny20", handwritten_seven).run()
+    before = (answered_by(other), bar_heights(other))
+    assert answered_by(mine) == answered_by(other) and ": shipped" in answered_by(mine)
+
+    train_from_the_sidebar(mine, "tiny20")
+    assert len(mine.sidebar.get("plotly_chart")) == 2  # loss and accuracy curves
+    mine.run()
+    assert "your run 1," in answered_by(mine)  # the new run is the one in use here...
+    assert any("Your new tiny20 answers now" in s.value for s in mine.success)
+    assert mine.selectbox(key="version_tiny20").value == "1"
+
+    other.run()
+    assert (answered_by(other), bar_heights(other)) == before  # ...and nowhere else
+    assert other.selectbox(key="version_tiny20").options == [
+        "shipped, 93.02% on MNIST test (server default)"
+    ]
+    assert new_app("tiny20").run().selectbox(key="version_tiny20").value == "tiny20"
+
+    mine.button(key="back_to_shipped").click().run()
+    assert answered_by(mine) == before[0] and bar_heights(mine) == before[1]
+    mine.selectbox(key="version_tiny20").set_value("1").run()  # and forth again, by hand
+    assert "your run 1," in answered_by(mine)
 
 
 def test_script_runs_leave_the_loaded_keras_models_alone(handwritten_seven):
@@ -100,3 +109,19 @@ def test_script_runs_leave_the_loaded_keras_models_alone(handwritten_seven):
     app.run()
     after = get_global_attribute("object_name_uids", {})
     assert before and all(after.get(name, 0) >= uid for name, uid in before.items())
+
+
+def test_the_sidebar_starts_from_each_models_recipe():
+    app = new_app().run()
+    assert app.sidebar.selectbox(key="train_model").value == "digitnet"
+    assert app.sidebar.number_input(key="train_epochs").value == 2  # digitnet's quick preset
+    assert app.sidebar.select_slider(key="train_batch").value == 256
+    assert app.sidebar.select_slider(key="train_lr").value == 0.01
+    assert app.sidebar.selectbox(key="train_schedule").value == "onecycle"
+    app.sidebar.selectbox(key="train_model").set_value("mlp").run()
+    assert app.sidebar.number_input(key="train_epochs").value == 3  # mlp's recipe
+    assert app.sidebar.select_slider(key="train_batch").value == 384
+    assert app.sidebar.slider(key="train_dropout").value == 0.0
+    app.sidebar.selectbox(key="train_model").set_value("tiny20").run()
+    assert app.sidebar.number_input(key="train_epochs").value == 40
+    assert app.sidebar.select_slider(key="train_batch").value == 32

@@ -2,46 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
-from streamlit.util import calc_hash
 
-from digitlab.evaluate import evaluate_model
-from digitlab.ui.canvas import CANVAS_SIZE, INJECTED_IMAGE
+from digitlab import store
+from digitlab.evaluate import evaluate_run
 from digitlab.ui.explain import VIEWS
 from digitlab.ui.temperature import DEFAULT_TEMPERATURE, TEMPERATURES, nearest_stop
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+from helpers import drawn_seven, open_page
+from helpers import new_app as unstarted_app
 
 
-def drawn_seven() -> np.ndarray:
-    """A canvas-sized RGBA drawing of a 7: black strokes, the ink in the alpha channel."""
-    canvas = Image.new("RGBA", (CANVAS_SIZE, CANVAS_SIZE), (0, 0, 0, 0))
-    pen = ImageDraw.Draw(canvas)
-    pen.line([(80, 60), (200, 60), (120, 230)], fill=(0, 0, 0, 255), width=20, joint="curve")
-    return np.asarray(canvas)
-
-
-def new_app(model: str, drawing: np.ndarray | None = None) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
-    app.session_state["model_name"] = model
-    if drawing is not None:
-        app.session_state[INJECTED_IMAGE] = drawing
-    return app.run()
-
-
-def open_page(app: AppTest, url_path: str) -> AppTest:
-    """Go to a page of st.navigation by its url_path.
-
-    AppTest.switch_page only finds pages that are files; DigitLab's pages are functions,
-    which st.navigation registers under the hash of their url_path.
-    """
-    app._page_hash = calc_hash(url_path)
-    return app.run()
+def new_app(model: str, drawing=None) -> AppTest:
+    return unstarted_app(model, drawing).run()
 
 
 def metrics(app: AppTest) -> dict[str, str]:
@@ -79,6 +53,19 @@ def test_the_evaluate_page_shows_the_regression_model(mnist):
     assert any("closest to" in caption.value for caption in app.caption)
 
 
+def test_the_evaluate_page_follows_the_sessions_chosen_run(mnist):
+    from digitlab.config import TrainConfig
+    from digitlab.train import train
+
+    run = train(TrainConfig(model="tiny20", epochs=1, train_samples=500), owner=None).run
+    app = unstarted_app("tiny20")
+    app.session_state["run_for_tiny20"] = run.id
+    app = open_page(app.run(), "evaluate")
+    assert not app.exception
+    assert app.selectbox(key="version_tiny20").value == run.id
+    assert metrics(app)["Accuracy"] == f"{run.accuracy:.2%}"
+
+
 def test_the_draw_page_keeps_its_model_across_a_visit_to_evaluate(mnist):
     app = open_page(new_app("mlp"), "evaluate")
     app.selectbox(key="evaluate_model_name").set_value("tiny20").run()
@@ -92,7 +79,7 @@ def test_the_draw_page_keeps_its_model_across_a_visit_to_evaluate(mnist):
 
 def test_use_calibrated_temperature_moves_the_slider(mnist):
     app = new_app("cnn")
-    calibrated = nearest_stop(evaluate_model("cnn").summary["temperature"])
+    calibrated = nearest_stop(evaluate_run(store.shipped_run("cnn")).summary["temperature"])
     assert calibrated in TEMPERATURES and calibrated != DEFAULT_TEMPERATURE
     assert app.select_slider(key="temperature").value == DEFAULT_TEMPERATURE
     app.button(key="use_calibrated_temperature").click().run()

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 ACCENT = "#3b5bdb"
 MUTED = "#adb5bd"
+RUN_COLOURS = ["#3b5bdb", "#e8590c", "#2b8a3e", "#ae3ec9", "#f08c00", "#0b7285"]
 MAX_POINTS = 400  # per-batch curves are thinned to this many points to stay light
 
 
@@ -223,6 +224,55 @@ def history_curves(history: dict[str, list[float]], metric: str) -> go.Figure:
         title=dict(text=metric, font=dict(size=13)),
         xaxis=dict(title="epoch", dtick=1),
         legend=dict(orientation="h", y=-0.3, font=dict(size=10)),
+    )
+    return figure
+
+
+def compare_curves(histories: dict[str, dict[str, list[float]]], metric: str) -> go.Figure:
+    """Several runs' per-epoch curves of one metric: one colour per run, solid for training
+    and dashed for validation."""
+    figure = go.Figure()
+    for index, (label, history) in enumerate(histories.items()):
+        colour = RUN_COLOURS[index % len(RUN_COLOURS)]
+        for key, dash, part in ((metric, "solid", "train"), (f"val_{metric}", "dash", "val")):
+            values = history.get(key) or []
+            if values:
+                figure.add_scatter(
+                    x=list(range(1, len(values) + 1)),
+                    y=values,
+                    mode="lines+markers",
+                    name=f"{label} ({part})",
+                    line=dict(color=colour, width=2, dash=dash),
+                )
+    figure.update_layout(
+        height=320,
+        margin=dict(l=10, r=10, t=30, b=10),
+        title=dict(text=metric, font=dict(size=13)),
+        xaxis=dict(title="epoch", dtick=1),
+        legend=dict(font=dict(size=10)),
+    )
+    return figure
+
+
+def per_class_comparison(recalls: dict[str, list[float]]) -> go.Figure:
+    """Each run's accuracy on each digit (its recall), as grouped bars."""
+    figure = go.Figure()
+    for index, (label, values) in enumerate(recalls.items()):
+        figure.add_bar(
+            x=[str(digit) for digit in range(10)],
+            y=values,
+            name=label,
+            marker_color=RUN_COLOURS[index % len(RUN_COLOURS)],
+        )
+    low = min((min(values) for values in recalls.values()), default=0.0)
+    figure.update_layout(
+        height=300,
+        barmode="group",
+        margin=dict(l=10, r=10, t=30, b=10),
+        title=dict(text="accuracy per digit (MNIST test)", font=dict(size=13)),
+        xaxis=dict(title="digit"),
+        yaxis=dict(range=[max(0.0, low - 0.02), 1.0], tickformat=".0%"),
+        legend=dict(font=dict(size=10)),
     )
     return figure
 

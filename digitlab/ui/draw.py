@@ -7,50 +7,67 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from digitlab.data import downscale_to_20
+from digitlab import store
+from digitlab.data import at_input_size
 from digitlab.evaluate import calibrated_temperature
-from digitlab.models import REGRESSION, ZOO
 from digitlab.predict import BLANK_MESSAGE, Prediction, abstain, interpret
 from digitlab.preprocess import preprocess
-from digitlab.store import StoreError
-from digitlab.ui import charts
+from digitlab.ui import charts, state
 from digitlab.ui.canvas import clear_canvas, drawing_canvas
 from digitlab.ui.explain import Drawing, explain_drawing
-from digitlab.ui.resources import LoadedModel, loaded_model
 from digitlab.ui.runtime import KERAS, RUNTIMES, predictor_for, runtime_selector
 from digitlab.ui.temperature import temperature_slider
 from digitlab.ui.upload import uploaded_image
-from digitlab.ui.widgets import zoo_selector
+from digitlab.ui.widgets import run_selector, zoo_selector
+from digitlab.zoo import REGRESSION, ZOO
 
 DRAW, UPLOAD = "Draw", "Upload"
 NO_DIGIT_MESSAGE = "No digit found: upload an image of one handwritten digit."
-MODEL_KEY = "model_name"
-PENDING_MODEL_KEY = "pending_model"  # set when a training job finishes; applied on next run
+OUTPUTS_KEY = "last_outputs"
 
 
 def model_selector() -> str:
-    if PENDING_MODEL_KEY in st.session_state:
-        st.session_state[MODEL_KEY] = st.session_state.pop(PENDING_MODEL_KEY)
+    if state.PENDING_MODEL_KEY in st.session_state:
+        st.session_state[state.MODEL_KEY] = st.session_state.pop(state.PENDING_MODEL_KEY)
     # persist_state: the choice survives a visit to the other pages.
-    return zoo_selector(MODEL_KEY, persist_state="session")
+    return zoo_selector(state.MODEL_KEY, persist_state="session")
 
 
-def raw_outputs(loaded: LoadedModel, image28: np.ndarray, runtime: str = KERAS) -> np.ndarray:
+def raw_outputs(run: store.Run, image28: np.ndarray, runtime: str = KERAS) -> np.ndarray:
     """Run the model only when the drawing or the model changed; keep the logits otherwise.
 
     The temperature slider reruns the page, and reuses these outputs without the model.
     """
     digest = hashlib.blake2b(image28.tobytes(), digest_size=16).hexdigest()
-    key = (str(loaded.entry.path), loaded.entry.metrics.get("saved_at"), runtime, digest)
-    cached = st.session_state.get("last_outputs")
+    key = (str(run.path), run.version_key, runtime, digest)
+    cached = st.session_state.get(OUTPUTS_KEY)
     if cached is None or cached[0] != key:
-        cached = (key, predictor_for(loaded.entry.name, runtime).raw_outputs(image28))
-        st.session_state["last_outputs"] = cached
+        cached = (key, predictor_for(run, runtime).raw_outputs(image28))
+        st.session_state[OUTPUTS_KEY] = cached
     return cached[1]
 
 
+def show_notice(model: str) -> None:
+    """After this session's run finished: which run answers now, and the way back."""
+    notice = st.session_state.get(state.NOTICE_KEY)
+    if notice is None or notice[0] != model:
+        return
+    run = state.chosen_run(model)
+    if run.id != notice[1]:
+        return
+    message, back = st.columns([3, 1], vertical_alignment="center")
+    message.success(f"Your new {model} answers now: {state.run_label(run)}.")
+    back.button(
+        "Back to the shipped model",
+        on_click=state.back_to_default,
+        args=(model,),
+        key="back_to_shipped",
+        icon=":material/undo:",
+    )
+
+
 def show_input(image28: np.ndarray, input_size: int) -> None:
-    shown = downscale_to_20(image28) if input_size == 20 else image28
+    shown = at_input_size(image28, input_size)
     st.image(charts.enlarged_pixels(shown, scale=224 // input_size), width=224)
     st.caption(f"The {input_size}x{input_size} input the model sees")
 
@@ -83,18 +100,17 @@ def render() -> None:
     settings = st.columns([1, 1])
     with settings[0]:
         name = model_selector()
+        try:
+            run = run_selector(name)
+        except store.StoreError as error:
+            st.error(f"{error} Use the Retrain panel in the sidebar to train it.")
+            return
         runtime = runtime_selector()
     spec = ZOO[name]
-    try:
-        loaded = loaded_model(name)
-    except StoreError as error:
-        st.error(f"{error} Use the Retrain panel in the sidebar to train it.")
-        return
     with settings[1]:
         # Read from the stored evaluation: no MNIST and no model run on the drawing page.
-        temperature = temperature_slider(calibrated_temperature(loaded.entry))
-    for warning in loaded.warnings:
-        st.warning(warning)
+        temperature = temperature_slider(calibrated_temperature(run))
+    show_notice(name)
 
     canvas_column, input_column, result_column = st.columns([1.25, 0.9, 1.45], gap="medium")
     with canvas_column:
@@ -112,14 +128,16 @@ def render() -> None:
     if prepared is None or prepared.blank:
         prediction = abstain(NO_DIGIT_MESSAGE if source == UPLOAD else BLANK_MESSAGE)
     else:
-        prediction = interpret(raw_outputs(loaded, prepared.image, runtime), spec.task, temperature)
+        try:
+            outputs = raw_outputs(run, prepared.image, runtime)
+        except store.StoreError as error:
+            st.error(f"{error} Choose another version.")
+            return
+        prediction = interpret(outputs, spec.task, temperature)
     with result_column:
         show_prediction(prediction, spec.task)
-    accuracy = loaded.entry.metrics.get("accuracy")
-    origin = "shipped" if loaded.entry.shipped else "trained here"
-    if accuracy is not None:
-        st.caption(f"{spec.title} ({origin}), MNIST test accuracy {accuracy:.2%}.")
+    st.caption(f"Answered by {spec.title}: {state.run_label(run)}.")
     if runtime != KERAS:
         st.caption(f"Answered by the exported {RUNTIMES[runtime]} file (see the Export page).")
     if not prediction.abstained:
-        explain_drawing(Drawing(prepared.image, loaded, prediction, temperature))
+        explain_drawing(Drawing(prepared.image, run, prediction, temperature))

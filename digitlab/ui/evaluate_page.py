@@ -10,13 +10,11 @@ import streamlit as st
 from digitlab import explain
 from digitlab.data import DataError, load_mnist
 from digitlab.evaluate import Evaluation, confusion_matrix, mistakes, per_class_scores
-from digitlab.models import CLASSIFICATION, DEFAULT_MODEL
-from digitlab.store import StoreError
-from digitlab.ui import charts
-from digitlab.ui.draw import MODEL_KEY
+from digitlab.store import StoreError, curves
+from digitlab.ui import charts, state
 from digitlab.ui.explain import cached_evaluation
-from digitlab.ui.resources import loaded_model
-from digitlab.ui.widgets import zoo_selector
+from digitlab.ui.widgets import run_selector, zoo_selector
+from digitlab.zoo import CLASSIFICATION
 
 GALLERY_SIZE = 12  # images of one confusion cell
 GALLERY_COLUMNS = 6
@@ -26,7 +24,7 @@ GRID_SEED_KEY = "grid_seed"
 
 def model_selector() -> str:
     """Opens on the Draw page's model; choosing here leaves the Draw page's choice alone."""
-    return zoo_selector("evaluate_model_name", st.session_state.get(MODEL_KEY, DEFAULT_MODEL))
+    return zoo_selector(state.EVALUATE_MODEL_KEY, state.current_model())
 
 
 def show_headline(evaluation: Evaluation) -> None:
@@ -173,10 +171,13 @@ def show_history(history: dict[str, list[float]], task: str) -> None:
 
 def render() -> None:
     st.title("Evaluate a model")
-    name = model_selector()
+    left, right = st.columns(2)
+    with left:
+        name = model_selector()
     try:
-        evaluation = cached_evaluation(name)
-        loaded = loaded_model(name)
+        with right:
+            run = run_selector(name)
+        evaluation = cached_evaluation(run)
         images = load_mnist().x_test
     except (DataError, StoreError) as error:
         st.error(str(error))
@@ -212,4 +213,4 @@ def render() -> None:
             show_errors(evaluation)
 
     st.subheader("Training curves")
-    show_history(loaded.entry.history, evaluation.task)
+    show_history(curves(run)[0], evaluation.task)

@@ -13,18 +13,20 @@ import streamlit as st
 
 from digitlab import explain, store
 from digitlab.data import DataError
-from digitlab.evaluate import Evaluation, evaluate_model
-from digitlab.models import REGRESSION, ZOO, ModelSpec
-from digitlab.predict import Prediction, interpret
-from digitlab.store import StoreError
-from digitlab.ui import charts
-from digitlab.ui.resources import LoadedModel, current_version, loaded_model
+from digitlab.evaluate import Evaluation, evaluate_run
+from digitlab.predict import Prediction, Predictor, interpret
+from digitlab.ui import charts, resources, state
+from digitlab.zoo import REGRESSION, ZOO, ModelSpec
 
 MAPS_SHOWN = 16  # channels per convolution layer: enough to see the kinds of detectors
 
 
-# --- caches, one entry per model version ---------------------------------------------------
+# --- caches, one entry per run (keyed by `version`; the leading _ keeps the run unhashed) ---
 # A missing MNIST is cached too: retrying would attempt a slow, failing download per rerun.
+
+
+def _version(run: store.Run) -> str:
+    return f"{run.path}:{run.version_key}"
 
 
 def _unless_failed(outcome):
@@ -34,31 +36,31 @@ def _unless_failed(outcome):
 
 
 @st.cache_resource(max_entries=16, show_spinner="Evaluating the model on the MNIST test set...")
-def _evaluation(name: str, version: str) -> Evaluation | DataError:
+def _evaluation(_run: store.Run, version: str) -> Evaluation | DataError:
     try:
-        return evaluate_model(name)
+        return evaluate_run(_run)
     except DataError as error:
         return error
 
 
-def cached_evaluation(name: str) -> Evaluation:
-    """The model's evaluation, computed once per version (raises DataError without MNIST)."""
-    return _unless_failed(_evaluation(name, current_version(name)))
+def cached_evaluation(run: store.Run) -> Evaluation:
+    """The run's evaluation, computed once per run (raises DataError without MNIST)."""
+    return _unless_failed(_evaluation(run, _version(run)))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _keras_model(name: str, version: str):
+def _keras_model(_run: store.Run, version: str):
     # The Predictor keeps its model inside a traced function: gradients need the model.
-    return store.load_preferred(name)[1]
+    return _run.load()
 
 
 @st.cache_resource(max_entries=8, show_spinner="Placing 2,000 test digits...")
-def _embedding(name: str, version: str) -> explain.Embedding | DataError:
+def _embedding(_run: store.Run, version: str) -> explain.Embedding | DataError:
     try:
         images, labels = explain.digit_sample()
     except DataError as error:
         return error
-    return explain.embed(_keras_model(name, version), ZOO[name].input_size, images, labels)
+    return explain.embed(_keras_model(_run, version), _run.spec.input_size, images, labels)
 
 
 # --- the views -----------------------------------------------------------------------------
@@ -66,19 +68,23 @@ def _embedding(name: str, version: str) -> explain.Embedding | DataError:
 
 @dataclass(frozen=True)
 class Drawing:
-    """What every view explains: the current drawing and the model in use."""
+    """What every view explains: the current drawing and the run that answered it."""
 
     image28: np.ndarray  # the preprocessed 28x28 input
-    loaded: LoadedModel
+    run: store.Run
     prediction: Prediction
     temperature: float
 
     @property
     def spec(self) -> ModelSpec:
-        return self.loaded.predictor.spec
+        return self.run.spec
+
+    @property
+    def predictor(self) -> Predictor:
+        return resources.predictor(self.run)
 
     def keras_model(self):
-        return _keras_model(self.spec.name, current_version(self.spec.name))
+        return _keras_model(self.run, _version(self.run))
 
     def model_input(self) -> np.ndarray:
         return explain.model_input(self.image28, self.spec.input_size)
@@ -112,9 +118,8 @@ def show_feature_maps(drawing: Drawing) -> None:
 
 
 def show_embedding(drawing: Drawing) -> None:
-    name = drawing.spec.name
     try:
-        embedding = _unless_failed(_embedding(name, current_version(name)))
+        embedding = _unless_failed(_embedding(drawing.run, _version(drawing.run)))
     except DataError as error:
         st.info(f"This view needs the MNIST test digits. {error}")
         return
@@ -149,7 +154,7 @@ def show_probe(drawing: Drawing) -> None:
             "Thin ↔ thicken", -1.0, 1.0, 0.0, step=0.25, key="probe_thickness"
         ),
     )
-    predictor = drawing.loaded.predictor
+    predictor = drawing.predictor
     moved = interpret(predictor.raw_outputs(transformed), drawing.spec.task, drawing.temperature)
     image_column, result_column = st.columns([0.8, 1.5])
     with image_column:
@@ -169,10 +174,10 @@ def show_probe(drawing: Drawing) -> None:
 
 def show_compare(drawing: Drawing) -> None:
     predictors, missing = {}, []
-    for name in ZOO:
+    for name in ZOO:  # each model as this session has chosen it
         try:
-            predictors[name] = loaded_model(name).predictor
-        except StoreError:
+            predictors[name] = resources.predictor(state.chosen_run(name))
+        except store.StoreError:
             missing.append(name)
     rows = explain.compare(drawing.image28, predictors)
     answer, votes = explain.agreement(rows)

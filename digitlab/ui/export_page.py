@@ -6,9 +6,9 @@ import streamlit as st
 
 from digitlab import export
 from digitlab.data import DataError
-from digitlab.store import StoredModel, StoreError
-from digitlab.ui.resources import loaded_model
-from digitlab.ui.widgets import zoo_selector
+from digitlab.store import Run, StoreError
+from digitlab.ui import state
+from digitlab.ui.widgets import run_selector, zoo_selector
 
 FORMAT_TITLES = {
     "keras": "Keras (.keras)",
@@ -19,7 +19,7 @@ FORMAT_TITLES = {
 
 
 def model_selector() -> str:
-    return zoo_selector("export_model_name")
+    return zoo_selector(state.EXPORT_MODEL_KEY, state.current_model())
 
 
 def format_selector() -> str:
@@ -52,12 +52,12 @@ def show_report(report: dict) -> None:
     )
 
 
-def show_download(entry: StoredModel, fmt: str) -> None:
-    path = export.download_file(entry, fmt)
+def show_download(run: Run, fmt: str) -> None:
+    path = export.download_file(run, fmt)
     st.download_button(
         f"Download {FORMAT_TITLES[fmt]} ({path.stat().st_size / 1024:,.0f} KB)",
         data=path.read_bytes(),
-        file_name=f"{entry.name}-{path.name}",
+        file_name=f"{run.model}-{run.id}-{path.name}",
         mime="application/octet-stream",
         icon=":material/download:",
         on_click="ignore",
@@ -73,16 +73,15 @@ def render() -> None:
         "your own digits with the Runtime switch on the Draw page."
     )
     left, right = st.columns([1, 1.4])
-    with left:
-        name = model_selector()
     with right:
         fmt = format_selector()
     try:
-        entry = loaded_model(name).entry
-        with st.spinner("Exporting and measuring every format (once per model version)..."):
-            report = export.report(entry)
+        with left:
+            run = run_selector(model_selector())
+        with st.spinner("Exporting and measuring every format (once per run)..."):
+            report = export.report(run)
     except (StoreError, DataError, export.ExportError) as error:
         st.error(str(error))
         return
     show_report(report)
-    show_download(entry, fmt)
+    show_download(run, fmt)

@@ -4,69 +4,110 @@ from __future__ import annotations
 
 import streamlit as st
 
-from digitlab.config import OPTIMIZERS, ConfigError, TrainConfig
+from digitlab.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, presets, recipe
 from digitlab.jobs import DONE, QUEUED, RUNNING, JobQueue
-from digitlab.models import DEFAULT_MODEL, REGRESSION, ZOO
-from digitlab.ui import charts
-from digitlab.ui.draw import PENDING_MODEL_KEY
+from digitlab.ui import charts, state
 from digitlab.ui.resources import job_queue
+from digitlab.zoo import DEFAULT_MODEL, REGRESSION, ZOO
 
-JOB_KEY = "job_id"
 POLL_SECONDS = 0.5
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
-LEARNING_RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
+LEARNING_RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
+MODEL_KEY = "train_model"
+# The form's fields: config field -> widget key (the keys the tests address).
+WIDGETS = {
+    "epochs": "train_epochs",
+    "batch_size": "train_batch",
+    "learning_rate": "train_lr",
+    "schedule": "train_schedule",
+    "optimizer": "train_optimizer",
+    "dropout": "train_dropout",
+    "augment": "train_augment",
+    "early_stopping_patience": "train_patience",
+    "reduce_lr_on_plateau": "train_reduce_lr",
+    "validation_split": "train_val_split",
+    "train_samples": "train_samples",
+    "seed": "train_seed",
+}
+
+
+def starting_config(model: str) -> TrainConfig:
+    """What the form offers first for a model: its quick preset where it has one."""
+    return recipe(model, "quick" if "quick" in presets(model) else "default")
+
+
+def _fill_form() -> None:
+    """Put the chosen model's starting settings into the form (the model box's callback)."""
+    config = starting_config(st.session_state[MODEL_KEY])
+    for field, key in WIDGETS.items():
+        value = getattr(config, field)
+        if field == "dropout" and value is None:
+            value = ZOO[config.model].default_dropout or 0.0
+        st.session_state[key] = value
+
+
+def _with(options: list, value) -> list:
+    return sorted(set(options) | {value})
 
 
 def settings_form() -> TrainConfig | None:
-    """The hyperparameter form; returns a config when Train was pressed and it is valid."""
+    """The model box and the settings form; returns a config when Train was pressed and it
+    is valid. Choosing a model fills the form with its starting settings."""
+    name = st.selectbox(
+        "Model to train",
+        list(ZOO),
+        index=list(ZOO).index(DEFAULT_MODEL),
+        key=MODEL_KEY,
+        on_change=_fill_form,
+    )
+    if WIDGETS["epochs"] not in st.session_state:
+        _fill_form()
+    base = starting_config(name)
     with st.form("retrain"):
-        name = st.selectbox(
-            "Model to train", list(ZOO), index=list(ZOO).index(DEFAULT_MODEL), key="train_model"
-        )
-        epochs = st.number_input("Epochs", 1, 100, value=3, key="train_epochs")
-        batch_size = st.select_slider("Batch size", BATCH_SIZES, value=128, key="train_batch")
-        learning_rate = st.select_slider(
-            "Learning rate", LEARNING_RATES, value=1e-3, key="train_lr"
-        )
-        optimizer = st.selectbox("Optimizer", OPTIMIZERS, key="train_optimizer")
-        dropout = st.slider(
-            "Dropout (models that have it)", 0.0, 0.9, value=0.2, step=0.05, key="train_dropout"
-        )
-        augment = st.checkbox("Augment like canvas drawings", value=False, key="train_augment")
-        patience = st.number_input(
-            "Early-stopping patience (0 = off)", 0, 50, value=0, key="train_patience"
-        )
-        reduce_lr = st.checkbox("Reduce learning rate on plateau", key="train_reduce_lr")
-        validation_split = st.slider(
-            "Validation split", 0.0, 0.5, value=0.1, step=0.05, key="train_val_split"
-        )
-        samples = st.number_input(
-            "Training images",
-            100,
-            60_000,
-            value=60_000,
-            step=1000,
-            key="train_samples",
-            help="Fewer images train faster: try 2,000 for a quick run.",
-        )
-        seed = st.number_input("Seed", 0, 2**31 - 1, value=0, key="train_seed")
+        st.caption(f"Starting from {name}'s {'quick ' if 'quick' in presets(name) else ''}recipe.")
+        values = {
+            "epochs": st.number_input("Epochs", 1, 100, key=WIDGETS["epochs"]),
+            "batch_size": st.select_slider(
+                "Batch size", _with(BATCH_SIZES, base.batch_size), key=WIDGETS["batch_size"]
+            ),
+            "learning_rate": st.select_slider(
+                "Learning rate",
+                _with(LEARNING_RATES, base.learning_rate),
+                key=WIDGETS["learning_rate"],
+            ),
+            "schedule": st.selectbox("Learning-rate schedule", SCHEDULES, key=WIDGETS["schedule"]),
+            "optimizer": st.selectbox("Optimizer", OPTIMIZERS, key=WIDGETS["optimizer"]),
+            "dropout": st.slider(
+                "Dropout (models that have it)", 0.0, 0.9, step=0.05, key=WIDGETS["dropout"]
+            ),
+            "augment": st.checkbox("Augment like canvas drawings", key=WIDGETS["augment"]),
+            "early_stopping_patience": st.number_input(
+                "Early-stopping patience (0 = off)", 0, 50, key=WIDGETS["early_stopping_patience"]
+            ),
+            "reduce_lr_on_plateau": st.checkbox(
+                "Reduce learning rate on plateau", key=WIDGETS["reduce_lr_on_plateau"]
+            ),
+            "validation_split": st.slider(
+                "Validation split", 0.0, 0.5, step=0.05, key=WIDGETS["validation_split"]
+            ),
+            "train_samples": st.number_input(
+                "Training images",
+                100,
+                60_000,
+                step=1000,
+                key=WIDGETS["train_samples"],
+                help="Fewer images train faster: try 2,000 for a quick run.",
+            ),
+            "seed": st.number_input("Seed", 0, 2**31 - 1, key=WIDGETS["seed"]),
+        }
         if not st.form_submit_button("Train", type="primary", use_container_width=True):
             return None
+    spec = ZOO[name]
+    if not spec.has_dropout or values["dropout"] == (base.dropout or spec.default_dropout):
+        values["dropout"] = base.dropout  # unchanged: the same config as the recipe's
     try:
-        return TrainConfig(
-            model=name,
-            epochs=int(epochs),
-            batch_size=int(batch_size),
-            learning_rate=float(learning_rate),
-            optimizer=optimizer,
-            dropout=float(dropout) if ZOO[name].has_dropout else None,
-            augment=bool(augment),
-            early_stopping_patience=int(patience),
-            reduce_lr_on_plateau=bool(reduce_lr),
-            validation_split=float(validation_split),
-            train_samples=int(samples),
-            seed=int(seed),
-        )
+        # Settings the form does not show keep the recipe's values.
+        return base.replace(**values)
     except ConfigError as error:
         st.error(str(error))
         return None
@@ -77,37 +118,40 @@ def show_job(queue: JobQueue, job_id: int) -> None:
     job = queue.get(job_id)
     if job is None:
         return
-    state = job.snapshot()
-    model = state["model"]
-    if state["status"] == QUEUED:
+    progress = job.snapshot()
+    model = progress["model"]
+    if progress["status"] == QUEUED:
         st.info(
             f"Waiting for another training run to finish: position "
             f"{queue.position(job)} in the queue."
         )
-    elif state["status"] == RUNNING:
-        left = state["seconds_left"]
+    elif progress["status"] == RUNNING and progress["phase"] in ("training", ""):
+        left = progress["seconds_left"]
         eta = f", about {left:.0f} s left" if left is not None else ""
-        st.progress(state["fraction"], text=f"Training {model}: {state['fraction']:.0%}{eta}")
-    elif state["status"] == DONE:
-        st.success(f"{model}: {state['message']}")
+        st.progress(progress["fraction"], text=f"Training {model}: {progress['fraction']:.0%}{eta}")
+    elif progress["status"] == RUNNING:  # starting, loading data, building, testing, saving
+        st.progress(progress["fraction"], text=f"{model}: {progress['phase']}...")
+    elif progress["status"] == DONE:
+        st.success(f"{model}: {progress['message']}")
     else:
-        st.warning(f"{model}: {state['message']}")
+        st.warning(f"{model}: {progress['message']}")
 
     metric = "mae" if ZOO[model].task == REGRESSION else "accuracy"
-    if state["batches"] or state["epochs"]:
+    if progress["batches"] or progress["epochs"]:
         for name in ("loss", metric):
             st.plotly_chart(
-                charts.training_curves(state["batches"], state["epochs"], name), key=f"curve-{name}"
+                charts.training_curves(progress["batches"], progress["epochs"], name),
+                key=f"curve-{name}",
             )
-    if state["status"] in (QUEUED, RUNNING):
+    if progress["status"] in (QUEUED, RUNNING):
         st.button(
             "Stop", on_click=queue.stop, args=(job,), key="stop_job", use_container_width=True
         )
     elif not st.session_state.get(f"announced-{job_id}"):
         # The job just ended: rerun the whole app once so the Draw page picks up the model.
         st.session_state[f"announced-{job_id}"] = True
-        if state["status"] == DONE:
-            st.session_state[PENDING_MODEL_KEY] = model
+        if progress["status"] == DONE and progress["run_id"] is not None:
+            state.adopt_finished_run(model, progress["run_id"])
         st.rerun()
 
 
@@ -117,9 +161,9 @@ def render() -> None:
         st.header("Retrain")
         config = settings_form()
         if config is not None:
-            job = queue.submit(config)
-            st.session_state[JOB_KEY] = job.id
-        job_id = st.session_state.get(JOB_KEY)
+            job = queue.submit(config, owner=state.session_owner())
+            st.session_state[state.JOB_KEY] = job.id
+        job_id = st.session_state.get(state.JOB_KEY)
         if job_id is None:
             return
         job = queue.get(job_id)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from digitlab import export
-from digitlab.models import ZOO
+from digitlab import export, store
 from digitlab.predict import Predictor
-from digitlab.ui.resources import current_version, loaded_model
+from digitlab.ui import resources
+from digitlab.ui.state import RUNTIME_KEY
 
 KERAS = "keras"
 RUNTIMES = {KERAS: "Keras", "tflite": "TFLite float32", "tflite-int8": "TFLite int8"}
-RUNTIME_KEY = "runtime"
 
 
 def runtime_selector() -> str:
@@ -30,20 +29,19 @@ def runtime_selector() -> str:
 
 
 @st.cache_resource(max_entries=16, show_spinner="Converting the model to TFLite (once)...")
-def _tflite_predictor(name: str, runtime: str, version: str) -> Predictor:
-    """One interpreter per model version and format, shared by every session."""
-    path = export.exported_file(loaded_model(name).entry, runtime)
-    return export.TFLitePredictor(path, ZOO[name])
+def _tflite_predictor(_run: store.Run, runtime: str, version: str) -> Predictor:
+    """One interpreter per run and format, shared by every session (keyed by `version`)."""
+    return export.TFLitePredictor(export.exported_file(_run, runtime), _run.spec)
 
 
-def predictor_for(name: str, runtime: str = KERAS) -> Predictor:
-    """The predictor that answers for a zoo model on a runtime; both have `raw_outputs`.
+def predictor_for(run: store.Run, runtime: str = KERAS) -> Predictor:
+    """The predictor that answers for a run on a runtime; both have `raw_outputs`.
 
     If the TFLite file cannot be made, says so and answers with the Keras model.
     """
     if runtime != KERAS:
         try:
-            return _tflite_predictor(name, runtime, current_version(name))
+            return _tflite_predictor(run, runtime, f"{run.path}:{run.version_key}")
         except export.ExportError as error:
             st.warning(f"No {RUNTIMES[runtime]} file ({error}): the Keras model answers.")
-    return loaded_model(name).predictor
+    return resources.predictor(run)

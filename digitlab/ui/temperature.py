@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from digitlab.predict import MAX_TEMPERATURE, MIN_TEMPERATURE
+from digitlab.ui.state import TEMPERATURE_KEY
 
 # 41 log-spaced stops, so 0.1 -> 1 and 1 -> 10 each get half the slider's travel.
 TEMPERATURES = [
@@ -15,7 +16,6 @@ TEMPERATURES = [
     for value in np.logspace(np.log10(MIN_TEMPERATURE), np.log10(MAX_TEMPERATURE), 41)
 ]
 DEFAULT_TEMPERATURE = 1.0
-TEMPERATURE_KEY = "temperature"
 
 
 def nearest_stop(temperature: float) -> float:

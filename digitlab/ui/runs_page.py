@@ -1,0 +1,145 @@
+"""The Runs page: every run this session can use, compared, chosen or deleted."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from digitlab import store
+from digitlab.config import differences
+from digitlab.data import DataError
+from digitlab.ui import charts, state
+from digitlab.ui.explain import cached_evaluation
+from digitlab.zoo import REGRESSION, ZOO
+
+ALL = "all models"
+MAX_COMPARED = 6
+
+
+def origin(run: store.Run) -> str:
+    if run.shipped:
+        return "shipped"
+    if run.owner is None:
+        return "command line"
+    return "yours"
+
+
+def run_rows(runs: list[store.Run]) -> list[dict]:
+    rows = []
+    for run in runs:
+        changed = differences(run.config)
+        rows.append(
+            {
+                "run": run.id,
+                "model": run.model,
+                "changed settings": ", ".join(f"{k}={v}" for k, v in changed.items()) or "—",
+                "MNIST test accuracy": run.accuracy,
+                "seconds": round(run.seconds, 1),
+                "when": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at)),
+                "origin": origin(run),
+                "in use": state.chosen_run(run.model).id == run.id,
+            }
+        )
+    return rows
+
+
+def show_table(runs: list[store.Run]) -> None:
+    st.dataframe(
+        run_rows(runs),
+        hide_index=True,
+        column_config={
+            "MNIST test accuracy": st.column_config.NumberColumn(format="percent"),
+            "in use": st.column_config.CheckboxColumn("in use here"),
+        },
+    )
+
+
+def show_comparison(runs: list[store.Run]) -> None:
+    labels = {run.id: f"{run.model} {state.run_label(run).split(',')[0]}" for run in runs}
+    metric = "mae" if all(run.spec.task == REGRESSION for run in runs) else "accuracy"
+    histories = {labels[run.id]: store.curves(run)[0] for run in runs}
+    left, right = st.columns(2)
+    left.plotly_chart(charts.compare_curves(histories, "loss"), key="compare-loss")
+    right.plotly_chart(charts.compare_curves(histories, metric), key="compare-metric")
+    classifiers = [run for run in runs if run.spec.task != REGRESSION]
+    try:
+        recalls = {
+            labels[run.id]: [row["recall"] for row in cached_evaluation(run).summary["per_class"]]
+            for run in classifiers
+        }
+    except DataError as error:
+        st.info(f"Per-digit accuracy needs the MNIST test set. {error}")
+        return
+    if recalls:
+        st.plotly_chart(charts.per_class_comparison(recalls), key="compare-per-class")
+
+
+def _use(run: store.Run) -> None:
+    state.choose_run(run.model, run.id)
+    st.session_state[state.PENDING_MODEL_KEY] = run.model
+
+
+def _delete(run: store.Run) -> None:
+    try:
+        store.delete_run(run.id, owner=state.session_owner())
+    except store.StoreError as error:
+        st.session_state["runs_error"] = str(error)
+
+
+def show_actions(runs: list[store.Run]) -> None:
+    labels = {run.id: f"{run.model}: {state.run_label(run)}" for run in runs}
+    by_id = {run.id: run for run in runs}
+    picked, use, delete = st.columns([2, 1, 1], vertical_alignment="bottom")
+    run_id = picked.selectbox("Run", list(by_id), format_func=labels.__getitem__, key="runs_pick")
+    run = by_id[run_id]
+    use.button(
+        "Use in this session",
+        on_click=_use,
+        args=(run,),
+        key="use_run",
+        disabled=state.chosen_run(run.model).id == run.id,
+        help="This run answers your drawings on every page; nobody else's change.",
+    )
+    delete.button(
+        "Delete",
+        on_click=_delete,
+        args=(run,),
+        key="delete_run",
+        disabled=origin(run) != "yours",
+        help="Only runs you trained in this session can be deleted. If it is in use, the "
+        "shipped model answers again.",
+    )
+    if error := st.session_state.pop("runs_error", None):
+        st.error(error)
+
+
+def render() -> None:
+    st.title("Runs")
+    st.write(
+        "Every model you trained in this session, those trained on the command line, and "
+        "the shipped ones. Compare their curves, pick the one that answers your drawings, "
+        "or delete your own. Other sessions' runs are private to them."
+    )
+    model = st.selectbox("Model", [ALL, *ZOO], key="runs_model")
+    runs = state.visible_runs(None if model == ALL else model)
+    if not runs:
+        st.info("No runs yet: train one from the sidebar.")
+        return
+    show_table(runs)
+    show_actions(runs)
+
+    st.subheader("Compare")
+    labels = {run.id: f"{run.model}: {state.run_label(run)}" for run in runs}
+    chosen = st.multiselect(
+        f"Pick 2 to {MAX_COMPARED} runs",
+        list(labels),
+        format_func=labels.__getitem__,
+        max_selections=MAX_COMPARED,
+        key="runs_compared",
+    )
+    if len(chosen) < 2:
+        st.caption("Their loss and accuracy per epoch appear on one chart, one colour per run.")
+        return
+    by_id = {run.id: run for run in runs}
+    show_comparison([by_id[run_id] for run_id in chosen])

@@ -1,0 +1,91 @@
+"""What many tests share: the app under AppTest, the command line, a free port and a
+server's health wait, and a digit drawn the way the canvas returns it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+from digitlab.ui.canvas import CANVAS_SIZE, INJECTED_IMAGE
+from digitlab.ui.state import MODEL_KEY
+from digitlab.zoo import DEFAULT_MODEL
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+APP = str(REPO_ROOT / "streamlit_app.py")
+PAGES = {name: f"digitlab/ui/pages/{name}.py" for name in ("draw", "runs", "evaluate", "export")}
+
+
+def new_app(model: str = DEFAULT_MODEL, drawing: np.ndarray | None = None) -> AppTest:
+    """DigitLab under AppTest on the Draw page, with a model and a drawing (not run yet)."""
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.session_state[MODEL_KEY] = model
+    if drawing is not None:
+        app.session_state[INJECTED_IMAGE] = drawing
+    return app
+
+
+def open_page(app: AppTest, name: str) -> AppTest:
+    """Switch to one of the app's pages ("draw", "runs", "evaluate", "export") and run."""
+    return app.switch_page(PAGES[name]).run()
+
+
+def metric(app: AppTest, label: str):
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def run_cli(*args: str, store: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m digitlab ARGS` in a fresh process on a given model store."""
+    return subprocess.run(
+        [sys.executable, "-m", "digitlab", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DIGITLAB_STORE_DIR": str(store)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def wait_until_healthy(
+    url: str, process: subprocess.Popen, timeout: float, log: Callable[[], str] = lambda: ""
+) -> None:
+    """Wait until GET `url` answers 200; fail with the server's log if it exits or stalls."""
+    deadline = time.monotonic() + timeout
+    while not http_ok(url):
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}:\n{log()}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the server did not answer {url} within {timeout:.0f} s:\n{log()}")
+        time.sleep(0.25)
+
+
+def drawn_seven() -> np.ndarray:
+    """A canvas-sized RGBA drawing of a 7: black strokes, the ink in the alpha channel."""
+    canvas = Image.new("RGBA", (CANVAS_SIZE, CANVAS_SIZE), (0, 0, 0, 0))
+    pen = ImageDraw.Draw(canvas)
+    pen.line([(80, 60), (200, 60), (120, 230)], fill=(0, 0, 0, 255), width=20, joint="curve")
+    return np.asarray(canvas)

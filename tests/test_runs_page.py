@@ -1,0 +1,125 @@
+"""Runs under AppTest: the Runs page, and what a rerun costs with many runs in the store."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from digitlab import store
+from digitlab.config import TrainConfig
+from digitlab.models import build_model
+from digitlab.train import train
+
+from helpers import drawn_seven, metric, new_app, open_page
+
+ME = "session-under-test"
+
+
+def my_app(model: str = "tiny20", drawing=None):
+    app = new_app(model, drawing)
+    app.session_state["session_owner"] = ME
+    return app
+
+
+@pytest.fixture
+def two_runs(mnist) -> list[store.Run]:
+    return [
+        train(TrainConfig(model="tiny20", epochs=epochs, train_samples=500), owner=ME).run
+        for epochs in (1, 2)
+    ]
+
+
+def test_the_runs_page_lists_compares_uses_and_deletes(two_runs):
+    other = train(TrainConfig(model="tiny20", epochs=1, train_samples=600), owner="someone").run
+    app = open_page(my_app().run(), "runs")
+    assert not app.exception
+    assert len(app.dataframe[0].value) == 2 + 8  # every model's shipped run, and mine
+    app.selectbox(key="runs_model").set_value("tiny20").run()
+    table = app.dataframe[0].value
+    assert list(table["run"]) == [two_runs[1].id, two_runs[0].id, "tiny20"]  # not `other`
+    assert other.id not in list(table["run"])
+    assert list(table["origin"]) == ["yours", "yours", "shipped"]
+    assert table["changed settings"].iloc[0] == "epochs=2, batch_size=128, train_samples=500"
+
+    app.multiselect(key="runs_compared").set_value([two_runs[0].id, two_runs[1].id]).run()
+    assert not app.exception
+    charts = app.get("plotly_chart")
+    assert len(charts) == 3  # loss, accuracy, and accuracy per digit
+    assert f"tiny20 your run {two_runs[0].id} (train)" in charts[0].proto.spec  # the legend
+
+    app.selectbox(key="runs_pick").set_value(two_runs[1].id).run()
+    app.button(key="use_run").click().run()
+    assert not app.exception
+    app = open_page(app, "draw")
+    assert app.selectbox(key="version_tiny20").value == two_runs[1].id
+
+    app = open_page(app, "runs")
+    app.selectbox(key="runs_model").set_value("tiny20").run()
+    app.selectbox(key="runs_pick").set_value(two_runs[1].id).run()
+    app.button(key="delete_run").click().run()
+    assert not app.exception
+    assert two_runs[1].id not in list(app.dataframe[0].value["run"])
+    app = open_page(app, "draw")
+    assert app.selectbox(key="version_tiny20").value == "tiny20"  # back on the shipped run
+
+
+def test_shipped_and_other_sessions_runs_cannot_be_deleted_here(two_runs):
+    app = open_page(my_app().run(), "runs")
+    app.selectbox(key="runs_pick").set_value("tiny20").run()
+    assert app.button(key="delete_run").disabled
+
+
+class FileReads:
+    """Records every file the process opens while `active` (an audit hook can't be removed)."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.paths: list[str] = []
+        sys.addaudithook(self._hook)
+
+    def _hook(self, event: str, args: tuple) -> None:
+        if self.active and event == "open" and isinstance(args[0], str | Path):
+            self.paths.append(str(args[0]))
+
+
+def median_rerun_seconds(app, reads: FileReads, rounds: int = 9) -> float:
+    slider = app.select_slider(key="temperature")
+    stops = [0.5, 2.0]
+    times = []
+    for index in range(rounds):
+        reads.active = True
+        started = time.perf_counter()
+        slider.set_value(stops[index % 2]).run()
+        times.append(time.perf_counter() - started)
+        reads.active = False
+        slider = app.select_slider(key="temperature")
+    assert not app.exception
+    return statistics.median(times)
+
+
+def test_a_rerun_costs_the_same_with_200_runs_and_reads_no_run_files(private_store, capsys):
+    reads = FileReads()
+    seven = drawn_seven()
+    empty = my_app("tiny20", seven).run()
+    empty_s = median_rerun_seconds(empty, reads)
+
+    model = build_model("tiny20")
+    for seed in range(200):  # visible ones: made on the command line, offered to everyone
+        store.save_run(model, TrainConfig(model="tiny20", seed=seed), {}, {}, seconds=1.0)
+    full = my_app("tiny20", seven).run()
+    assert len(full.selectbox(key="version_tiny20").options) == 21  # the newest 20 + shipped
+    reads.paths.clear()
+    full_s = median_rerun_seconds(full, reads)
+
+    store_reads = [p for p in reads.paths if p.startswith(str(private_store))]
+    json_reads = [p for p in reads.paths if p.endswith(".json") or "assets/models" in p]
+    assert store_reads == [] and json_reads == [], (store_reads, json_reads)
+    with capsys.disabled():
+        print(f"\nDraw page rerun (temperature): {empty_s * 1000:.0f} ms with 0 runs, "
+              f"{full_s * 1000:.0f} ms with 200 runs")  # fmt: skip
+    assert metric(full, "Prediction") == metric(empty, "Prediction")
+    assert full_s < 2 * empty_s + 0.1  # no cost that grows with the number of runs
