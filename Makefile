@@ -17,8 +17,10 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
+$(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt requirements-ray.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	# Ray is optional (training on a cluster): where it can't be installed, its test is skipped.
+	$(BIN)/pip install --quiet -r requirements-ray.txt || echo "Ray could not be installed: tests/test_cluster.py will be skipped"
 	touch $@
 
 run: $(BIN)/.installed

@@ -1,25 +1,42 @@
-"""Background training jobs: one at a time per process, the rest wait in a queue.
+"""Training jobs: one queue per server, each job trained in a process of its own.
 
-The web app's sessions share one `JobQueue` (one server, one CPU budget). A worker thread
-runs the jobs in order; sessions read a job's progress from `Job.snapshot()` while it runs
-and may ask it to stop.
+Sessions submit configs; `DIGITLAB_TRAIN_WORKERS` jobs run at once (by default one on a
+machine with two cores or fewer, else half the cores), the rest wait in order. A job runs
+in a spawned child (`python -m digitlab.worker`), so the server never imports the training
+stack for it, and a crash or an out-of-memory kill in training takes only that child down.
+The child streams its progress; Stop kills it at once, in any phase, and the store's
+atomic writes make that safe. With `DIGITLAB_RAY_ADDRESS` set, jobs run as Ray tasks on
+that cluster instead (digitlab.cluster).
 """
 
 from __future__ import annotations
 
 import atexit
 import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from digitlab import store
 from digitlab.config import TrainConfig
 
 QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
 FINISHED = (DONE, STOPPED, FAILED)
+WORKERS_ENV = "DIGITLAB_TRAIN_WORKERS"
+STOPPED_MESSAGE = "Stopped on request. Nothing was saved and the previous model is kept."
+KILLED_MESSAGE = (
+    "Training was killed from outside (out of memory, or by the system) and nothing was "
+    "saved. Try fewer training images or a smaller batch."
+)
+POLL_SECONDS = 0.05  # how often a running job's stop request is checked
 
 
 @dataclass
@@ -28,14 +45,17 @@ class Job:
 
     id: int
     config: TrainConfig
+    owner: str | None = None  # the browser session that asked for it
     status: str = QUEUED
     message: str = ""
     cached: bool = False
+    phase: str = ""  # what the run is doing now: loading data, building, training, ...
     batches: list[dict[str, Any]] = field(default_factory=list)  # per-batch train metrics
     epochs: list[dict[str, Any]] = field(default_factory=list)  # per-epoch train + val
     fraction: float = 0.0
     elapsed_s: float = 0.0
-    entry: store.StoredModel | None = None
+    run: store.Run | None = None  # the stored run, once done
+    pid: int | None = None  # the training process, while it runs locally
     stop_requested: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -56,7 +76,10 @@ class Job:
             return {
                 "id": self.id,
                 "model": self.config.model,
+                "run_id": self.run.id if self.run else None,
+                "run": self.run.describe() if self.run else None,
                 "status": self.status,
+                "phase": self.phase,
                 "message": self.message,
                 "cached": self.cached,
                 "batches": list(self.batches),
@@ -66,43 +89,165 @@ class Job:
                 "seconds_left": self.seconds_left,
             }
 
-    def record(self, event) -> None:
-        """Keep one ProgressEvent (called from the training thread)."""
+    def record(self, event: dict[str, Any]) -> None:
+        """Keep one progress event (a train.ProgressEvent as a dict)."""
         with self.lock:
-            self.fraction = event.fraction
-            self.elapsed_s = event.elapsed_s
+            steps, epochs = event["steps"], event["epochs"]
+            self.fraction = ((event["epoch"] - 1) * steps + event["batch"]) / (epochs * steps)
+            self.elapsed_s = event["elapsed_s"]
             # Position on the epoch axis: epoch 2, batch 50 of 100 -> 1.5.
-            position = event.epoch - 1 + event.batch / event.steps
-            row = {"position": position, "epoch": event.epoch, **event.metrics}
-            (self.batches if event.kind == "batch" else self.epochs).append(row)
+            position = event["epoch"] - 1 + event["batch"] / steps
+            row = {"position": position, "epoch": event["epoch"], **event["metrics"]}
+            (self.batches if event["kind"] == "batch" else self.epochs).append(row)
+
+    def enter_phase(self, name: str) -> None:
+        with self.lock:
+            self.phase = name
+
+    def finish(self, status: str, message: str, run: store.Run | None = None) -> None:
+        with self.lock:
+            self.status, self.message, self.run = status, message, run
+            if status == DONE:
+                self.fraction = 1.0
+
+
+class Runner(Protocol):
+    """Runs one job to its end, updating it as it goes; obeys `job.stop_requested`."""
+
+    def run(self, job: Job, root: Path | None) -> None: ...
+
+
+def worker_count() -> int:
+    """How many jobs train at once: $DIGITLAB_TRAIN_WORKERS, else 1 on 2 cores or fewer,
+    else half the cores."""
+    configured = os.environ.get(WORKERS_ENV, "").strip()
+    if configured:
+        if not configured.isdigit() or int(configured) < 1:
+            raise ValueError(f"{WORKERS_ENV} must be a whole number of at least 1: {configured!r}")
+        return int(configured)
+    cores = os.cpu_count() or 1
+    return 1 if cores <= 2 else cores // 2
+
+
+def _worker_env() -> dict[str, str]:
+    """The child's environment: the package importable however the server was started."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    paths = [package_root, os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in paths if path)}
+
+
+class ProcessRunner:
+    """Trains each job in a spawned `python -m digitlab.worker` child."""
+
+    def run(self, job: Job, root: Path | None) -> None:
+        request = {"config": job.config.to_dict(), "owner": job.owner, "store": root and str(root)}
+        with tempfile.TemporaryFile("w+") as errors:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "digitlab.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+                env=_worker_env(),
+            )
+            job.pid = child.pid
+            child.stdin.write(json.dumps(request) + "\n")
+            child.stdin.close()
+            outcome: dict[str, Any] = {}
+            reader = threading.Thread(
+                target=_read_events, args=(child.stdout, job, outcome), daemon=True
+            )
+            reader.start()
+            while child.poll() is None:
+                if job.stop_requested.is_set():
+                    child.kill()  # at once, whatever phase it is in
+                    break
+                time.sleep(POLL_SECONDS)
+            child.wait()
+            reader.join(timeout=5)
+            errors.seek(0)
+            error_tail = errors.read()[-2000:]
+        if "result" not in outcome:
+            # A killed save may have left a folder behind: remove it now, not at next start.
+            store.reconcile(root)
+        _conclude(job, outcome, child.returncode, error_tail, root)
+
+
+def _read_events(stream, job: Job, outcome: dict[str, Any]) -> None:
+    for line in stream:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        kind = event.pop("event", None)
+        if kind == "progress":
+            job.record(event)
+        elif kind == "phase":
+            job.enter_phase(event["phase"])
+        elif kind in ("result", "error"):
+            outcome[kind] = event
+
+
+def _conclude(
+    job: Job, outcome: dict[str, Any], returncode: int, error_tail: str, root: Path | None
+) -> None:
+    """Say how a job ended, from what its worker reported and how it exited."""
+    result = outcome.get("result")
+    if result is not None:
+        if result["status"] in ("trained", "cached"):
+            job.cached = result["status"] == "cached"
+            job.finish(DONE, result["message"], store.get_run(result["run_id"], root))
+        elif result["status"] == "stopped":
+            job.finish(STOPPED, STOPPED_MESSAGE)
+        else:
+            job.finish(FAILED, result["message"])
+    elif job.stop_requested.is_set():
+        job.finish(STOPPED, STOPPED_MESSAGE)
+    elif "error" in outcome:
+        job.finish(FAILED, f"Training failed: {outcome['error']['message']}")
+    elif returncode < 0:
+        job.finish(FAILED, KILLED_MESSAGE)
+    else:
+        last = (error_tail.strip().splitlines() or ["no message"])[-1]
+        job.finish(FAILED, f"Training failed (exit code {returncode}): {last}")
+
+
+def default_runner() -> Runner:
+    """Ray when DIGITLAB_RAY_ADDRESS names a cluster, else a local process per job."""
+    from digitlab import cluster
+
+    if cluster.address():
+        return cluster.RayRunner(cluster.address())
+    return ProcessRunner()
 
 
 class JobQueue:
-    """Runs submitted jobs one after another on a single worker thread."""
+    """Runs submitted jobs in order, `workers` at a time, each through the runner."""
 
-    def __init__(self, root=None) -> None:
+    def __init__(self, root=None, workers: int | None = None, runner: Runner | None = None):
         self._root = root  # the model store; None = the default store directory
+        self._runner = runner or default_runner()
         self._waiting: deque[Job] = deque()
         self._jobs: dict[int, Job] = {}
-        self._running: Job | None = None
+        self._running: list[Job] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._worker = threading.Thread(target=self._work, name="digitlab-trainer", daemon=True)
-        self._worker.start()
-        # A training step cut off by interpreter exit aborts the process: stop cleanly first.
-        atexit.register(self.shutdown)
+        self.workers = workers or worker_count()
+        for index in range(self.workers):
+            threading.Thread(target=self._work, name=f"digitlab-jobs-{index}", daemon=True).start()
+        atexit.register(self.shutdown)  # no child outlives the server
 
-    def submit(self, config: TrainConfig) -> Job:
-        """Queue a training run; a config trained before finishes at once from the store."""
+    def submit(self, config: TrainConfig, owner: str | None = None) -> Job:
+        """Queue a training run for a session; a config trained before is done at once."""
         with self._lock:
-            job = Job(next(self._ids), config)
+            job = Job(next(self._ids), config, owner)
             self._jobs[job.id] = job
-            cached = store.find(config, self._root)
+            cached = store.find_by_config(config, self._root)
             if cached is not None:
-                job.status, job.cached, job.entry, job.fraction = DONE, True, cached, 1.0
-                job.message = "Trained before with exactly these settings: loaded from the cache."
-                job.epochs = _history_rows(cached.history)
+                job.status, job.cached, job.run, job.fraction = DONE, True, cached, 1.0
+                job.message = f"Trained before with exactly these settings: {cached.describe()}."
+                job.epochs = _history_rows(cached.history or {})
                 return job
             self._waiting.append(job)
             self._wake.notify()
@@ -115,7 +260,7 @@ class JobQueue:
     def position(self, job: Job) -> int:
         """0 while running, 1.. while waiting (1 = next), -1 once finished."""
         with self._lock:
-            if job is self._running:
+            if job in self._running:
                 return 0
             try:
                 return self._waiting.index(job) + 1
@@ -123,71 +268,47 @@ class JobQueue:
                 return -1
 
     def stop(self, job: Job) -> None:
-        """Ask a job to stop: a waiting one is dropped, a running one stops within a batch."""
+        """Ask a job to stop: a waiting one is dropped, a running one is ended at once."""
         with self._lock:
             job.stop_requested.set()
             if job in self._waiting:
                 self._waiting.remove(job)
                 job.status, job.message = STOPPED, "Stopped before it started."
 
-    def shutdown(self, timeout: float = 30.0) -> None:
-        """Drop waiting jobs, stop the running one and wait (bounded) for it to end."""
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Drop waiting jobs, stop the running ones and wait (bounded) for them to end."""
         with self._lock:
             for job in list(self._waiting):
                 job.stop_requested.set()
                 job.status, job.message = STOPPED, "Stopped: the server shut down."
             self._waiting.clear()
-            running = self._running
-        if running is not None:
-            running.stop_requested.set()
-            deadline = time.monotonic() + timeout
-            while not running.finished and time.monotonic() < deadline:
-                time.sleep(0.05)
+            running = list(self._running)
+        for job in running:
+            job.stop_requested.set()
+        deadline = time.monotonic() + timeout
+        while any(not job.finished for job in running) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     @property
     def busy(self) -> bool:
         with self._lock:
-            return self._running is not None or bool(self._waiting)
+            return bool(self._running) or bool(self._waiting)
 
     def _work(self) -> None:
         while True:
             with self._lock:
                 while not self._waiting:
                     self._wake.wait()
-                job = self._running = self._waiting.popleft()
+                job = self._waiting.popleft()
+                self._running.append(job)
                 job.status = RUNNING
             try:
-                self._run(job)
+                self._runner.run(job, self._root)
+            except Exception as error:  # the runner itself failed: say so, keep serving
+                job.finish(FAILED, f"Training could not run: {error}")
             finally:
                 with self._lock:
-                    self._running = None
-
-    def _run(self, job: Job) -> None:
-        from digitlab import train  # late import: TensorFlow loads only when training starts
-
-        started = time.perf_counter()
-        try:
-            result = train.train(
-                job.config,
-                on_progress=job.record,
-                should_stop=job.stop_requested.is_set,
-                root=self._root,
-            )
-        except Exception as error:  # any failure is shown to the user, never lost
-            with job.lock:
-                job.status, job.message = FAILED, f"Training failed: {error}"
-            return
-        with job.lock:
-            job.elapsed_s = time.perf_counter() - started
-            job.entry = result.entry
-            job.message = result.message
-            job.cached = result.status == train.CACHED
-            if result.status in (train.TRAINED, train.CACHED):
-                job.status, job.fraction = DONE, 1.0
-            elif result.status == train.STOPPED:
-                job.status = STOPPED
-            else:
-                job.status = FAILED
+                    self._running.remove(job)
 
 
 def _history_rows(history: dict[str, list[float]]) -> list[dict[str, Any]]:

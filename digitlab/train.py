@@ -7,8 +7,10 @@ nothing, so the model in use stays the previous one.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -24,7 +26,8 @@ from digitlab import data, store
 from digitlab.augment import make_augment_fn
 from digitlab.config import TrainConfig
 from digitlab.metrics import score_on_test_set
-from digitlab.models import CLASSIFICATION, get_spec
+from digitlab.models import build_model
+from digitlab.zoo import CLASSIFICATION, get_spec
 
 # Keras warns that fit's shuffle flag is ignored for a tf.data input: the dataset shuffles.
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
@@ -55,48 +58,19 @@ class ProgressEvent:
 class TrainResult:
     status: str  # TRAINED, CACHED, STOPPED or DIVERGED
     config: TrainConfig
-    entry: store.StoredModel | None = None  # None unless trained or cached
+    run: store.Run | None = None  # None unless trained or cached
     message: str = ""
     history: dict[str, list[float]] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
 
 ProgressFn = Callable[[ProgressEvent], None]
+PhaseFn = Callable[[str], None]  # "loading data", "building", "training", "testing", "saving"
 StopFn = Callable[[], bool]
 
 
-@dataclass(frozen=True)
-class Split:
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-
-
-def prepare_data(config: TrainConfig) -> Split:
-    """Float images in [0, 1] with a channel axis; a seeded, held-out validation split."""
-    spec = get_spec(config.model)
-    mnist = data.load_mnist()
-    if spec.input_size == 20:
-        x_all, y_all = data.tiny20_dataset()
-        x_test = data.downscale_to_20(mnist.x_test)
-    else:
-        x_all, y_all = mnist.x_train.astype(np.float32) / 255.0, mnist.y_train
-        x_test = mnist.x_test.astype(np.float32) / 255.0
-    order = np.random.default_rng(config.seed).permutation(len(x_all))[: config.train_samples]
-    x_all, y_all = x_all[order], y_all[order]
-    n_val = int(round(len(x_all) * config.validation_split))
-    n_train = len(x_all) - n_val
-    return Split(
-        x_train=x_all[:n_train, ..., None],
-        y_train=y_all[:n_train],
-        x_val=x_all[n_train:, ..., None],
-        y_val=y_all[n_train:],
-        x_test=np.asarray(x_test, np.float32)[..., None],
-        y_test=np.asarray(mnist.y_test),
-    )
+def _no_phase(name: str) -> None:
+    pass
 
 
 def distribution_strategy() -> tf.distribute.Strategy:
@@ -110,36 +84,81 @@ def distribution_strategy() -> tf.distribute.Strategy:
     return tf.distribute.get_strategy()
 
 
+@keras.saving.register_keras_serializable(package="digitlab")
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """The one-cycle schedule (Smith 2018): a linear warm-up from peak/25 to the peak over
+    the first `warmup` share of the steps, then a cosine anneal down to peak/10,000."""
+
+    def __init__(self, peak: float, total_steps: int, warmup: float = 0.25) -> None:
+        self.peak, self.total_steps, self.warmup = peak, total_steps, warmup
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        warm_steps = max(1.0, round(self.total_steps * self.warmup))
+        start, end = self.peak / 25, self.peak / 1e4
+        rising = start + (self.peak - start) * step / warm_steps
+        done = keras.ops.clip((step - warm_steps) / max(1.0, self.total_steps - warm_steps), 0, 1)
+        falling = end + (self.peak - end) * 0.5 * (1 + keras.ops.cos(math.pi * done))
+        return keras.ops.where(step < warm_steps, rising, falling)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"peak": self.peak, "total_steps": self.total_steps, "warmup": self.warmup}
+
+
 def _optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimizer:
     learning_rate: Any = config.learning_rate
     if config.schedule == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, total_steps)
+    elif config.schedule == "onecycle":
+        learning_rate = OneCycle(config.learning_rate, total_steps)
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(learning_rate, momentum=0.9)
     if config.optimizer == "rmsprop":
         return keras.optimizers.RMSprop(learning_rate)
-    return keras.optimizers.Adam(learning_rate)
+    return keras.optimizers.Adam(learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
 
 
 def _compile(model: keras.Model, config: TrainConfig, total_steps: int) -> None:
-    if get_spec(config.model).task == CLASSIFICATION:
+    if get_spec(config.model).task == CLASSIFICATION and config.label_smoothing:
+        # Smoothing needs the one-hot form of the labels (see _labels).
+        loss = keras.losses.CategoricalCrossentropy(
+            from_logits=True, label_smoothing=config.label_smoothing
+        )
+        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
+    elif get_spec(config.model).task == CLASSIFICATION:
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     else:
         loss = keras.losses.Huber() if config.loss == "huber" else keras.losses.MeanSquaredError()
         metrics = [keras.metrics.MeanAbsoluteError(name="mae")]
-    model.compile(optimizer=_optimizer(config, total_steps), loss=loss, metrics=metrics)
+    model.compile(
+        optimizer=_optimizer(config, total_steps),
+        loss=loss,
+        metrics=metrics,
+        steps_per_execution=config.steps_per_execution,
+    )
 
 
-def _dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, training: bool):
-    labels = y.astype(np.float32 if get_spec(config.model).task != CLASSIFICATION else np.int32)
-    dataset = tf.data.Dataset.from_tensor_slices((x, labels))
-    if training:
-        dataset = dataset.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
+def _labels(y: np.ndarray, config: TrainConfig) -> np.ndarray:
+    """Labels as the loss wants them: digits, one-hot rows (label smoothing) or numbers."""
+    if get_spec(config.model).task != CLASSIFICATION:
+        return y.astype(np.float32)
+    if config.label_smoothing:
+        return np.eye(10, dtype=np.float32)[y]
+    return y.astype(np.int32)
+
+
+def _augmented(x: np.ndarray, y: np.ndarray, config: TrainConfig):
+    """Shuffled batches, each distorted as a whole inside the graph as people draw."""
+    dataset = tf.data.Dataset.from_tensor_slices((x, _labels(y, config)))
+    dataset = dataset.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(config.batch_size)
-    if training and config.augment:
-        dataset = dataset.map(make_augment_fn(config.seed), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(make_augment_fn(config.seed), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _floats(logs: dict | None) -> dict[str, float]:
+    return {name: float(value) for name, value in (logs or {}).items()}
 
 
 class _ProgressCallback(keras.callbacks.Callback):
@@ -153,11 +172,12 @@ class _ProgressCallback(keras.callbacks.Callback):
         self.started = time.perf_counter()
         self.stopped = False
         self.diverged_at: tuple[int, int] | None = None
+        self.batch_rows: list[dict[str, float]] = []  # position on the epoch axis + metrics
 
     def _emit(self, kind: str, batch: int, logs: dict | None) -> None:
         if self.on_progress is None:
             return
-        metrics = {name: float(value) for name, value in (logs or {}).items()}
+        metrics = _floats(logs)
         elapsed = time.perf_counter() - self.started
         event = ProgressEvent(
             kind, self.epoch, self.config.epochs, batch, self.steps, metrics, elapsed
@@ -173,6 +193,8 @@ class _ProgressCallback(keras.callbacks.Callback):
             self.diverged_at = (self.epoch, batch + 1)
             self.model.stop_training = True
             return
+        position = self.epoch - 1 + (batch + 1) / self.steps
+        self.batch_rows.append({"position": round(position, 4), **_floats(logs)})
         self._emit("batch", batch + 1, logs)
         if self.should_stop is not None and self.should_stop():
             self.stopped = True
@@ -196,45 +218,41 @@ def _callbacks(config: TrainConfig, progress: _ProgressCallback) -> list:
     return callbacks
 
 
-def train(
+MAX_BATCH_ROWS = 1000  # per-batch points kept with a run: enough for a smooth curve
+
+
+def _thin(rows: list[dict[str, Any]], limit: int = MAX_BATCH_ROWS) -> list[dict[str, Any]]:
+    """Every k-th row (and the last), so that at most about `limit` remain."""
+    if len(rows) <= limit:
+        return rows
+    step = math.ceil(len(rows) / limit)
+    return rows[::step] + ([rows[-1]] if (len(rows) - 1) % step else [])
+
+
+@dataclass
+class TrainedModel:
+    """A finished fit, not stored yet: what a process or a cluster worker hands back."""
+
+    status: str  # TRAINED, STOPPED or DIVERGED
+    message: str
+    model: keras.Model | None  # None unless TRAINED
+    history: dict[str, list[float]]
+    batches: list[dict[str, float]]
+    metrics: dict[str, Any]
+    seconds: float
+
+
+def train_model(
     config: TrainConfig,
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
-    root: Path | None = None,
-    folder: str | None = None,
-) -> TrainResult:
-    """Train `config` (or fetch it from the store) and store the finished model.
-
-    `on_progress` receives a ProgressEvent after every batch and epoch; `should_stop` is
-    polled after every batch. `root`/`folder` choose where the model is stored (the user
-    store by config key by default; the shipping command uses assets/models/<name>).
-    """
+    on_phase: PhaseFn = _no_phase,
+) -> TrainedModel:
+    """Fit `config` and score it on the MNIST test set; stores nothing."""
     started = time.perf_counter()
-    cached = store.read_entry((root or store.store_dir()) / (folder or config.key()))
-    if cached is not None and cached.config == config:
-        return TrainResult(
-            CACHED, config, cached, "Trained before: loaded from the store.", cached.history
-        )
-
-    keras.utils.set_random_seed(config.seed)
-    split = prepare_data(config)
-    spec = get_spec(config.model)
-    steps = math.ceil(len(split.x_train) / config.batch_size)
-    with distribution_strategy().scope():  # variables live where the strategy puts them
-        model = spec.build(config.dropout)
-        _compile(model, config, steps * config.epochs)
-    progress = _ProgressCallback(config, steps, on_progress, should_stop)
-    has_val = len(split.x_val) > 0
-    fit = model.fit(
-        _dataset(split.x_train, split.y_train, config, training=True),
-        validation_data=_dataset(split.x_val, split.y_val, config, False) if has_val else None,
-        epochs=config.epochs,
-        callbacks=_callbacks(config, progress),
-        verbose=0,
-    )
-    history = {name: [float(v) for v in values] for name, values in fit.history.items()}
+    model, history, progress, split = fit(config, on_progress, should_stop, on_phase)
     elapsed = time.perf_counter() - started
-
+    batches = _thin(progress.batch_rows)
     if progress.diverged_at is not None:
         epoch, batch = progress.diverged_at
         message = (
@@ -243,12 +261,123 @@ def train(
             f"Nothing was saved and the previous model is kept. Try a learning rate below "
             f"{config.learning_rate:g}."
         )
-        return TrainResult(DIVERGED, config, None, message, history, elapsed)
+        return TrainedModel(DIVERGED, message, None, history, batches, {}, elapsed)
     if progress.stopped:
         message = "Stopped on request. Nothing was saved and the previous model is kept."
-        return TrainResult(STOPPED, config, None, message, history, elapsed)
-
-    metrics = score_on_test_set(model, spec, split.x_test, split.y_test)
+        return TrainedModel(STOPPED, message, None, history, batches, {}, elapsed)
+    on_phase("testing")
+    metrics = score_on_test_set(model, get_spec(config.model), split.x_test, split.y_test)
     metrics.update(train_seconds=round(elapsed, 2), epochs_run=len(history.get("loss", [])))
-    entry = store.save(model, config, history, metrics, root=root, folder=folder)
-    return TrainResult(TRAINED, config, entry, "Trained and stored.", history, elapsed)
+    seconds = time.perf_counter() - started
+    return TrainedModel(TRAINED, "", model, history, batches, metrics, seconds)
+
+
+def train(
+    config: TrainConfig,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    root: Path | None = None,
+    owner: str | None = None,
+    on_phase: PhaseFn = _no_phase,
+) -> TrainResult:
+    """Train `config` (or find it among the stored runs) and store the result as a new run.
+
+    `on_progress` receives a ProgressEvent after every batch and epoch; `should_stop` is
+    polled after every batch. `root` is the store (the default store directory if None);
+    `owner` is the browser session the run belongs to (None: the command line);
+    `on_phase` hears the name of each phase as it begins.
+    """
+    started = time.perf_counter()
+    cached = store.find_by_config(config, root)
+    if cached is not None:
+        message = f"Trained before with exactly these settings: {cached.describe()}."
+        return TrainResult(CACHED, config, cached, message, cached.history or {})
+    trained = train_model(config, on_progress, should_stop, on_phase)
+    if trained.status != TRAINED:
+        return TrainResult(
+            trained.status, config, None, trained.message, trained.history, trained.seconds
+        )
+    on_phase("saving")
+    run = store.save_run(
+        trained.model,
+        config,
+        trained.history,
+        trained.metrics,
+        seconds=round(time.perf_counter() - started, 2),
+        batches=trained.batches,
+        owner=owner,
+        root=root,
+    )
+    message = store.stored_message(run)
+    return TrainResult(TRAINED, config, run, message, trained.history, trained.seconds)
+
+
+def event_fields(event: ProgressEvent) -> dict[str, Any]:
+    """A ProgressEvent as plain JSON-ready fields (what a worker sends to the server)."""
+    return dataclasses.asdict(event)
+
+
+def model_bytes(model: keras.Model) -> bytes:
+    """The model as the bytes of a .keras file (to send it from a cluster worker)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+def fit(
+    config: TrainConfig,
+    on_progress: ProgressFn | None = None,
+    should_stop: StopFn | None = None,
+    on_phase: PhaseFn = _no_phase,
+):
+    """Build and fit a model from `config`: the model, its history, the progress callback
+    (stopped, diverged, per-batch rows) and the data split it used."""
+    keras.utils.set_random_seed(config.seed)
+    spec = get_spec(config.model)
+    on_phase("loading data")
+    split = data.prepare_split(
+        spec.input_size, config.train_samples, config.validation_split, config.seed
+    )
+    steps = math.ceil(len(split.x_train) / config.batch_size)
+    on_phase("building")
+    with distribution_strategy().scope():  # variables live where the strategy puts them
+        model = build_model(config.model, config.dropout)
+        _compile(model, config, steps * config.epochs)
+    progress = _ProgressCallback(config, steps, on_progress, should_stop)
+    callbacks = _callbacks(config, progress)
+    has_val = len(split.x_val) > 0
+    validation = (split.x_val, _labels(split.y_val, config)) if has_val else None
+    # Augmented epochs first, then the clean ones (fed as plain arrays: about twice as fast
+    # as a tf.data pipeline here); the clean finish fits the undistorted digits exactly.
+    augmented_epochs = config.epochs - config.clean_epochs if config.augment else 0
+    on_phase("training")
+    history: dict[str, list[float]] = {}
+    if augmented_epochs:
+        result = model.fit(
+            _augmented(split.x_train, split.y_train, config),
+            validation_data=validation,
+            epochs=augmented_epochs,
+            callbacks=callbacks,
+            verbose=0,
+        )
+        _extend(history, result.history)
+    interrupted = progress.stopped or progress.diverged_at is not None
+    if config.epochs > augmented_epochs and not interrupted:
+        result = model.fit(
+            split.x_train,
+            _labels(split.y_train, config),
+            batch_size=config.batch_size,
+            validation_data=validation,
+            initial_epoch=augmented_epochs,
+            epochs=config.epochs,
+            callbacks=callbacks,
+            verbose=0,
+        )
+        _extend(history, result.history)
+    return model, history, progress, split
+
+
+def _extend(history: dict[str, list[float]], more: dict[str, list]) -> None:
+    for name, values in more.items():
+        history.setdefault(name, []).extend(float(value) for value in values)

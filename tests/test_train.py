@@ -5,7 +5,8 @@ import pytest
 
 from digitlab import store
 from digitlab.config import TrainConfig
-from digitlab.train import CACHED, DIVERGED, STOPPED, TRAINED, prepare_data, train
+from digitlab.data import prepare_split
+from digitlab.train import CACHED, DIVERGED, STOPPED, TRAINED, train
 
 QUICK = dict(epochs=2, train_samples=2000, batch_size=64)
 
@@ -19,8 +20,11 @@ def test_a_tiny_run_lowers_the_loss_and_is_stored(mnist):
     epoch_events = [event for event in events if event.kind == "epoch"]
     assert [event.epoch for event in epoch_events] == [1, 2]
     assert "val_accuracy" in epoch_events[-1].metrics
-    assert result.entry is not None and result.entry.metrics["accuracy"] > 0.8
-    assert store.find(result.config) is not None
+    assert result.run is not None and result.run.metrics["accuracy"] > 0.8
+    assert store.find_by_config(result.config).id == result.run.id
+    history, batches = store.curves(result.run)
+    assert len(history["loss"]) == 2 and len(batches) == len(batch_losses)
+    assert batches[-1]["position"] == pytest.approx(2.0)
 
 
 def test_a_config_trained_before_comes_from_the_cache(mnist):
@@ -30,8 +34,8 @@ def test_a_config_trained_before_comes_from_the_cache(mnist):
     second = train(config, on_progress=events.append)
     assert (first.status, second.status) == (TRAINED, CACHED)
     assert events == []  # no batch ran
-    assert second.entry.path == first.entry.path
-    assert second.entry.metrics == first.entry.metrics
+    assert second.run.id == first.run.id
+    assert second.run.metrics == first.run.metrics
 
 
 def test_stop_is_obeyed_within_one_batch_and_stores_nothing(mnist):
@@ -40,7 +44,8 @@ def test_stop_is_obeyed_within_one_batch_and_stores_nothing(mnist):
     result = train(config, on_progress=batches.append, should_stop=lambda: len(batches) >= 3)
     assert result.status == STOPPED
     assert len(batches) == 3
-    assert store.find(config) is None
+    assert store.find_by_config(config) is None
+    assert store.list_runs(include_shipped=False) == []
 
 
 def test_a_diverging_run_stops_with_a_message_and_keeps_the_previous_model(mnist):
@@ -51,15 +56,17 @@ def test_a_diverging_run_stops_with_a_message_and_keeps_the_previous_model(mnist
     result = train(exploding)
     assert result.status == DIVERGED
     assert "NaN" in result.message and "previous model is kept" in result.message
-    assert store.find(exploding) is None
-    assert store.candidates("regression")[0].path == previous.entry.path
+    assert store.find_by_config(exploding) is None
+    assert [run.id for run in store.list_runs("regression", include_shipped=False)] == [
+        previous.run.id
+    ]
 
 
-def test_regression_and_tiny20_get_their_own_data(mnist):
-    tiny = prepare_data(TrainConfig(model="tiny20", train_samples=1000))
+def test_the_20x20_and_28x28_models_get_their_own_data(mnist):
+    tiny = prepare_split(20, train_samples=1000, validation_split=0.1, seed=0)
     assert tiny.x_train.shape[1:] == (20, 20, 1) and tiny.x_test.shape == (10000, 20, 20, 1)
     assert len(tiny.x_train) + len(tiny.x_val) == 1000
-    plain = prepare_data(TrainConfig(model="regression", validation_split=0.2, train_samples=1000))
+    plain = prepare_split(28, train_samples=1000, validation_split=0.2, seed=0)
     assert plain.x_train.shape == (800, 28, 28, 1) and plain.x_val.shape == (200, 28, 28, 1)
     assert plain.x_train.min() >= 0.0 and plain.x_train.max() <= 1.0
 
