@@ -6,18 +6,16 @@ Kept out of conftest.py so the tests can import the driver by name for their typ
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from helpers import free_port, wait_until_healthy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT_S = 60.0
@@ -142,20 +140,6 @@ LATENCY_PROBE_JS = f"""
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _health_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().strip() == b"ok"
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
 @contextmanager
 def streamlit_server(script: Path, work_dir: Path) -> Iterator[str]:
     """Run `streamlit run script` from the repo root on a free port; yield its URL.
@@ -181,19 +165,12 @@ def streamlit_server(script: Path, work_dir: Path) -> Iterator[str]:
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _health_ok(url):
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"streamlit exited with {process.returncode} before it answered:\n"
-                    + log_path.read_text(errors="replace")
-                )
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"streamlit did not answer {url}/_stcore/health within "
-                    f"{SERVER_START_TIMEOUT_S:.0f} s:\n" + log_path.read_text(errors="replace")
-                )
-            time.sleep(0.25)
+        wait_until_healthy(
+            f"{url}/_stcore/health",
+            process,
+            SERVER_START_TIMEOUT_S,
+            log=lambda: log_path.read_text(errors="replace"),
+        )
         yield url
     finally:
         process.terminate()

@@ -112,6 +112,18 @@ def choose_option(page: Page, combobox: Locator, option: re.Pattern[str]) -> Non
     page.get_by_role("option", name=option).click()
 
 
+def choose_model_to_train(app: StreamlitPage, model: str) -> Locator:
+    """Pick a model in the sidebar form and wait for the rerun that fills in its recipe.
+
+    Typing into the form before that rerun lands races it: the recipe's value can be
+    merged into what was typed (20 became 520 once)."""
+    combobox = app.page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model to train")
+    choose_option(app.page, combobox, re.compile(f"^{model}$"))
+    expect(combobox).to_have_value(model)
+    app.wait_until_quiet()
+    return combobox
+
+
 def set_number(field: Locator, value: int) -> None:
     # Tab commits the value by blurring; Enter would submit the surrounding form.
     field.fill(str(value))
@@ -349,8 +361,7 @@ def test_sidebar_trains_a_model_and_stops_a_run(app: StreamlitPage) -> None:
     charts = sidebar.get_by_test_id("stPlotlyChart")
 
     # A short run to the end: the form, the live panel, the stored model.
-    choose_option(page, model_to_train, re.compile(r"^tiny20$"))
-    expect(model_to_train).to_have_value("tiny20")
+    choose_model_to_train(app, "tiny20")
     set_number(epochs, 1)
     set_number(images, 500)
     train.click()
@@ -361,8 +372,7 @@ def test_sidebar_trains_a_model_and_stops_a_run(app: StreamlitPage) -> None:
     app.wait_until_quiet()  # the app reruns once when a job ends; let it finish first
 
     # A long run, stopped: Stop must end it within a batch or so.
-    choose_option(page, model_to_train, re.compile(r"^mlp_small$"))
-    expect(model_to_train).to_have_value("mlp_small")
+    choose_model_to_train(app, "mlp_small")
     set_number(epochs, 20)
     set_number(images, 60_000)
     train.click()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import statistics
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -18,7 +19,7 @@ from digitlab import store
 from digitlab.config import TrainConfig
 
 from .browser import BLANK, REPO_ROOT, StreamlitPage, new_tab, streamlit_server
-from .test_browser import ONE, choose_option, set_number
+from .test_browser import ONE, choose_model_to_train, set_number
 
 APP_SCRIPT = REPO_ROOT / "streamlit_app.py"
 DRAWING_DEADLINE_S = 1.0  # a drawing session's answer while another session trains
@@ -42,9 +43,7 @@ def start_job(session: StreamlitPage, model: str, epochs: int, images: int) -> L
     """Fill the sidebar form and press Train; return the sidebar."""
     focus(session)
     sidebar = session.page.get_by_test_id("stSidebar")
-    combobox = sidebar.get_by_role("combobox", name="Model to train")
-    choose_option(session.page, combobox, re.compile(f"^{model}$"))
-    expect(combobox).to_have_value(model)
+    choose_model_to_train(session, model)
     set_number(sidebar.get_by_role("spinbutton", name="Epochs"), epochs)
     set_number(sidebar.get_by_role("spinbutton", name="Training images"), images)
     sidebar.get_by_role("button", name="Train", exact=True).click()
@@ -59,26 +58,38 @@ def stop_job(session: StreamlitPage, sidebar: Locator) -> None:
     )
 
 
+def stroke_latencies(session: StreamlitPage, count: int) -> list[float]:
+    """Pen-up to the new Prediction on screen, measured in the page, `count` times."""
+    focus(session)
+    clear = session.page.get_by_role("button", name="Clear")
+    waits = []
+    for _ in range(count):
+        waits.append(session.stroke_with_latency(ONE[0]))
+        session.wait_until_quiet()
+        session.click_and_wait(clear)
+        expect(session.metric_value("Prediction")).to_have_text(BLANK)
+    return waits
+
+
 def test_drawing_keeps_answering_while_another_session_trains(browser: Browser, app_url: str):
+    """The figures are printed for the README; the hard limit here is a second a drawing."""
     trainer = open_session(browser, app_url)
     drawer = open_session(browser, app_url)
+    stroke_latencies(drawer, 3)  # warm up
+    alone = stroke_latencies(drawer, 9)
     sidebar = start_job(trainer, "mlp_small", epochs=20, images=60_000)
     try:
         expect(sidebar.get_by_test_id("stProgress")).to_be_visible(timeout=60_000)
-        focus(drawer)
-        clear = drawer.page.get_by_role("button", name="Clear")
-        waits = []
-        for _ in range(5):
-            # Measured in the page: from pen-up to the new Prediction on screen.
-            waits.append(drawer.stroke_with_latency(ONE[0]))
-            drawer.wait_until_quiet()
-            drawer.click_and_wait(clear)
-            expect(drawer.metric_value("Prediction")).to_have_text(BLANK)
-        print(f"\nstroke-to-prediction while another session trains: {waits} ms")
+        beside_a_job = stroke_latencies(drawer, 9)
         assert sidebar.get_by_test_id("stProgress").count() == 1, "the job ended too early"
-        assert all(wait is not None and wait < DRAWING_DEADLINE_S * 1000 for wait in waits)
     finally:
         stop_job(trainer, sidebar)
+    print(
+        f"\nstroke-to-prediction, median of 9: {statistics.median(alone):.0f} ms alone, "
+        f"{statistics.median(beside_a_job):.0f} ms while another session trains "
+        f"(all: {[round(wait) for wait in beside_a_job]} ms)"
+    )
+    assert all(wait is not None and wait < DRAWING_DEADLINE_S * 1000 for wait in beside_a_job)
 
 
 def test_a_second_job_waits_in_the_queue_then_runs(browser: Browser, app_url: str):
@@ -157,10 +168,52 @@ def test_server_killed_mid_training_restarts_with_a_sound_store(
         session.page.context.close()
 
     monkeypatch.setenv("DIGITLAB_STORE_DIR", str(tmp_path / "store"))
-    for entry in store.trained():  # nothing half-written is listed, and all of it loads
-        entry.load()
-    assert store.find(TrainConfig(model="mlp_small", epochs=20)) is None
+    for run in store.list_runs(include_shipped=False):  # nothing half-written is listed,
+        run.load()  # and all of it loads
+    assert store.find_by_config(TrainConfig(model="mlp_small", epochs=20)) is None
     with streamlit_server(APP_SCRIPT, tmp_path) as url:  # the same store, started again
         session = open_session(browser, url)
         session.draw(ONE)
         expect(session.metric_value("Prediction")).to_have_text("1")
+
+
+def answer(session: StreamlitPage) -> tuple[str, str | None, str]:
+    """What a session is told about its drawing: the digit, the confidence, the model."""
+    caption = session.page.get_by_test_id("stCaptionContainer").filter(has_text="Answered by")
+    return session.prediction(), session.read_metric("Confidence"), caption.inner_text()
+
+
+def redraw(session: StreamlitPage) -> tuple[str, str | None, str]:
+    focus(session)
+    session.click_and_wait(session.page.get_by_role("button", name="Clear"))
+    session.draw(ONE)
+    return answer(session)
+
+
+def test_a_sessions_run_is_its_own_and_a_restart_starts_on_the_shipped_model(
+    browser: Browser, tmp_path: Path
+):
+    """Issue 7's scenario: A retrains digitnet on 200 images; B never notices."""
+    with streamlit_server(APP_SCRIPT, tmp_path) as url:
+        trainer, bystander = open_session(browser, url), open_session(browser, url)
+        before = redraw(bystander)
+        assert "shipped" in before[2]
+
+        sidebar = start_job(trainer, "digitnet", epochs=1, images=200)
+        done = sidebar.get_by_test_id("stAlert").filter(has_text="digitnet: Trained and stored")
+        expect(done).to_be_visible(timeout=120_000)
+        trainer.wait_until_quiet()
+        notice = trainer.page.get_by_test_id("stAlert").filter(has_text="Your new digitnet")
+        expect(notice).to_be_visible()
+        mine = redraw(trainer)
+        assert "your run 1," in mine[2]  # the trainer is answered by its run...
+
+        assert redraw(bystander) == before  # ...and the other session exactly as before
+
+        focus(trainer)
+        trainer.click_and_wait(trainer.page.get_by_role("button", name="Back to the shipped model"))
+        assert redraw(trainer) == before  # one click back
+
+    with streamlit_server(APP_SCRIPT, tmp_path) as url:  # the same store, started again
+        newcomer = open_session(browser, url)
+        assert redraw(newcomer) == before
