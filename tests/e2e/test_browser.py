@@ -353,7 +353,6 @@ def test_sidebar_trains_a_model_and_stops_a_run(app: StreamlitPage) -> None:
     """Retrain: a tiny run ends stored, with its two curves; Stop ends a long run."""
     page = app.page
     sidebar = page.get_by_test_id("stSidebar")
-    model_to_train = sidebar.get_by_role("combobox", name="Model to train")
     epochs = sidebar.get_by_role("spinbutton", name="Epochs")
     images = sidebar.get_by_role("spinbutton", name="Training images")
     train = sidebar.get_by_role("button", name="Train", exact=True)
