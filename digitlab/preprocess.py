@@ -27,6 +27,7 @@ DIGIT_BOX = 20
 
 ALPHA_TOLERANCE = 0.02  # alpha spread below this counts as constant
 BORDER_FRACTION = 0.04  # width of the ring whose median is the background
+LIGHTING_TOLERANCE = 0.03  # lighting that varies less than this across the image is even
 MIN_CONTRAST = 0.08  # ink must stand this far above the background (else: blank)
 NOISE_SIGMAS = 5.0  # ... and this many paper-noise standard deviations
 INK_LEVEL_PERCENTILE = 90.0  # of the ink pixels: the value that becomes 1.0
@@ -155,10 +156,11 @@ def ink_map(image: np.ndarray) -> np.ndarray:
 
     RGBA with varying alpha and a transparent majority (the drawing canvas) uses alpha
     as the ink; other RGBA is composited on white; RGB goes through BT.601 luminance.
-    Grayscale is oriented by the median of its border (light border: dark ink), then
-    stretched so the background is 0 and the ink level (the 90th percentile of pixels that
-    stand out from the paper) is 1; values below NOISE_FLOOR, or within 5 noise sigmas of
-    the paper, become 0. Uneven lighting (strong shadows) is not corrected.
+    Grayscale has uneven lighting (a gradient, a vignette) taken out first, is oriented by
+    which side of the paper (its border's median) more pixels stand out on, then stretched
+    so the background is 0 and the ink level (the 90th percentile of pixels that stand out
+    from the paper) is 1; values below NOISE_FLOOR, or within 5 noise sigmas of the paper,
+    become 0.
     """
     arr = _check_array(image)
     scale = _value_scale(arr)
@@ -209,13 +211,61 @@ def _luminance(arr: np.ndarray, scale: float) -> np.ndarray:
     return (arr[..., :3].astype(np.float32) @ _LUMA) / scale
 
 
+def _flatten_lighting(gray: np.ndarray) -> np.ndarray:
+    """The image with the paper's uneven lighting taken out.
+
+    A photo of paper is brighter on one side or in the middle; read as is, the darker part
+    passes for ink. The lighting is modelled as a smooth quadratic surface over the image
+    (flat-field correction), fitted by least squares to the border ring, which shows bare
+    paper, then refitted without the ring pixels the first fit leaves far off (ink that
+    touches the border). Evenly lit images come back unchanged.
+    """
+    height, width = gray.shape
+    rows = max(1, round(height * BORDER_FRACTION))
+    cols = max(1, round(width * BORDER_FRACTION))
+    if 2 * rows >= height or 2 * cols >= width:
+        return gray
+    on_ring = np.ones((height, width), bool)
+    on_ring[rows:-rows, cols:-cols] = False
+    step = max(1, int(np.sqrt(on_ring.sum() / 4000)))  # a few thousand points are plenty
+    ys, xs = np.nonzero(on_ring[::step, ::step])
+    ys, xs = ys * step, xs * step
+    values = gray[ys, xs].astype(np.float64)
+
+    def terms(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        y, x = y / max(height - 1, 1) - 0.5, x / max(width - 1, 1) - 0.5
+        return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=-1)
+
+    design = terms(ys.astype(np.float64), xs.astype(np.float64))
+    keep = np.ones(len(values), bool)
+    for _ in range(2):
+        coefficients = np.linalg.lstsq(design[keep], values[keep], rcond=None)[0]
+        residual = values - design @ coefficients
+        spread = 1.4826 * np.median(np.abs(residual[keep])) + 1e-3
+        keep = np.abs(residual) < 3 * spread
+    # The same terms, broadcast over a column of rows and a row of columns.
+    y = np.arange(height)[:, None] / max(height - 1, 1) - 0.5
+    x = np.arange(width)[None, :] / max(width - 1, 1) - 0.5
+    c = coefficients
+    surface = c[0] + c[1] * x + c[2] * y + c[3] * x * x + c[4] * x * y + c[5] * y * y
+    if float(surface.max() - surface.min()) < LIGHTING_TOLERANCE:
+        return gray
+    level = float(np.median(values[keep]))
+    return np.clip(gray - surface.astype(np.float32) + np.float32(level), 0.0, 1.0)
+
+
 def _grey_ink(gray: np.ndarray) -> np.ndarray:
+    gray = _flatten_lighting(gray)
     ring = _border(gray)
     background = float(np.median(np.concatenate([part.ravel() for part in ring])))
     noise = _paper_noise(ring)
-    if background > 0.5:  # light paper, dark ink
+    stand_out = max(MIN_CONTRAST, NOISE_SIGMAS * noise)
+    # The ink is on whichever side of the paper more pixels stand out: grey paper in dim
+    # light is darker than 0.5 and still carries dark ink.
+    darker = np.count_nonzero(gray < background - stand_out)
+    if darker > np.count_nonzero(gray > background + stand_out):
         gray, background = 1.0 - gray, 1.0 - background
-    candidates = gray[gray > background + max(MIN_CONTRAST, NOISE_SIGMAS * noise)]
+    candidates = gray[gray > background + stand_out]
     if candidates.size == 0:
         return np.zeros(gray.shape, np.float32)
     # A percentile of the ink rather than the max, so a few hot pixels cannot set the scale.
