@@ -143,13 +143,16 @@ def parse_pendigits(path: str | os.PathLike[str]) -> list[PenDigit]:
     return parser.digits
 
 
+# The copy that ships with DigitLab (CC BY 4.0; its attribution lies beside it).
+SHIPPED_PENDIGITS = Path(__file__).resolve().parent.parent / "assets/data/pendigits-train.gz"
+
+
 def default_pendigits_path() -> Path | None:
-    """$DIGITLAB_PENDIGITS, else the shared development copy beside the checkout, or None."""
+    """$DIGITLAB_PENDIGITS, else the copy shipped in assets/data, or None."""
     from_env = os.environ.get(PENDIGITS_ENV)
     if from_env:
         return Path(from_env).expanduser()
-    shared = Path(__file__).resolve().parents[2] / "shared/data/pendigits/pendigits-train.gz"
-    return shared if shared.is_file() else None
+    return SHIPPED_PENDIGITS if SHIPPED_PENDIGITS.is_file() else None
 
 
 # --- drawing -------------------------------------------------------------------------------
