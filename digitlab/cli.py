@@ -147,8 +147,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
             _print_json(line)
         elif line["error"]:
             print(f"{path}: error: {line['error']}")
-        elif line["abstained"]:
+        elif line["reason"] == "blank":
             print(f"{path}: no digit found (blank image)")
+        elif line["abstained"]:
+            print(f"{path}: not a digit, the model abstains ({max(line['probabilities']):.1%})")
         else:
             confidence = (
                 "" if line["probabilities"] is None else f" ({max(line['probabilities']):.1%})"
@@ -272,7 +274,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from digitlab.bench import main as bench_main
 
-    return bench_main(args.quick, args.json, args.pendigits)
+    return bench_main(args.quick, args.json)
 
 
 def _positive_temperature(text: str) -> float:
@@ -362,7 +364,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="train and predict against the Keras reference")
     bench.add_argument("--quick", action="store_true", help="small sizes: runs in seconds")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
-    bench.add_argument("--pendigits", type=Path, help="pen-written digits file (UNIPEN)")
     bench.set_defaults(run=cmd_bench)
     return parser
 

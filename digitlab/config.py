@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from digitlab.zoo import ZOO
+from digitlab.zoo import CLASSIFICATION, ZOO
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULES = ("constant", "cosine", "onecycle")
@@ -62,6 +62,9 @@ class TrainConfig:
     label_smoothing: float = 0.0  # classifiers: aim at 1 - s for the true digit, not 1
     steps_per_execution: int = 1  # batches per call into TensorFlow: cuts a small model's
     # per-step overhead; progress then arrives every N batches
+    pen_digits: bool = False  # also train on real pen-written digits (the training writers)
+    not_digits: bool = False  # classifiers: also train on letters, scribbles and digit pairs
+    # aimed at flat probabilities, and learn when to abstain ("that isn't a digit")
 
     def __post_init__(self) -> None:
         if self.model not in ZOO:
@@ -84,6 +87,8 @@ class TrainConfig:
             raise ConfigError("early stopping needs a validation split above 0.")
         if self.reduce_lr_on_plateau and self.validation_split == 0:
             raise ConfigError("reduce-LR-on-plateau needs a validation split above 0.")
+        if self.not_digits and ZOO[self.model].task != CLASSIFICATION:
+            raise ConfigError("not_digits needs a classifier: a regression net can't abstain.")
         if self.reduce_lr_on_plateau and self.schedule != "constant":
             raise ConfigError("reduce-LR-on-plateau needs the constant learning-rate schedule.")
 
@@ -119,12 +124,20 @@ _FAST = {
     "beta_1": 0.7,
     "beta_2": 0.9,
 }
+# The shipped default also learns real pen-written digits and when to say "not a digit".
+_REAL = {**_FAST, "pen_digits": True, "not_digits": True}
 _RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "digitnet": {
-        "default": {**_FAST, "epochs": 5, "augment": True, "clean_epochs": 1},
+        "default": {
+            **_REAL,
+            "epochs": 5,
+            "augment": True,
+            "clean_epochs": 2,
+            "label_smoothing": 0.1,
+        },
         "quick": {**_FAST, "epochs": 2},
         "long": {
-            **_FAST,
+            **_REAL,
             "epochs": 16,
             "augment": True,
             "clean_epochs": 4,

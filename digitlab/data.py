@@ -336,8 +336,8 @@ def prepare_split(input_size: int, train_samples: int, validation_split: float, 
         # Shuffle the bytes, then convert once in place: a third of the time of converting
         # all 60,000 images to float first (this runs at the start of every training job).
         order = np.random.default_rng(seed).permutation(len(mnist.x_train))[:train_samples]
-        x_all, y_all = _unit_floats(mnist.x_train[order]), mnist.y_train[order]
-        x_test = _unit_floats(mnist.x_test)
+        x_all, y_all = unit_floats(mnist.x_train[order]), mnist.y_train[order]
+        x_test = unit_floats(mnist.x_test)
     n_train = len(x_all) - int(round(len(x_all) * validation_split))
     return Split(
         x_train=x_all[:n_train, ..., None],
@@ -349,7 +349,7 @@ def prepare_split(input_size: int, train_samples: int, validation_split: float, 
     )
 
 
-def _unit_floats(images: np.ndarray) -> np.ndarray:
+def unit_floats(images: np.ndarray) -> np.ndarray:
     """uint8 pixels as float32 in [0, 1], in one pass."""
     out = images.astype(np.float32)
     out *= np.float32(1 / 255)

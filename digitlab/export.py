@@ -267,8 +267,11 @@ def _interpreter(path: Path, threads: int):
 class TFLitePredictor(Predictor):
     """Predictor's interface (`spec`, `raw_outputs`, `predict_image`) on a TFLite file."""
 
-    def __init__(self, path: Path, spec: ModelSpec, threads: int = 1) -> None:
+    def __init__(
+        self, path: Path, spec: ModelSpec, threads: int = 1, abstain_below: float | None = None
+    ) -> None:
         self.spec = spec
+        self.abstain_below = abstain_below  # the run's abstention threshold (abstention.py)
         self.path = Path(path)
         self._interpreter = _interpreter(self.path, threads)
         self._input = self._interpreter.get_input_details()[0]["index"]

@@ -137,7 +137,7 @@ def build_digitnet(dropout: float | None = None) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((28, 28, 1)),
-            layers.Conv2D(24, 5, activation="relu"),
+            layers.Conv2D(16, 5, activation="relu"),
             layers.MaxPooling2D(),
             layers.Conv2D(32, 3, activation="relu"),
             layers.MaxPooling2D(),

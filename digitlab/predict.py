@@ -15,12 +15,15 @@ from typing import Any
 
 import numpy as np
 
+from digitlab import abstention
 from digitlab.data import at_input_size
 from digitlab.preprocess import preprocess
 from digitlab.store import Run
 from digitlab.zoo import CLASSIFICATION, ModelSpec, regression_digit
 
 BLANK_MESSAGE = "Draw a digit: the canvas is empty or nearly empty."
+# Why a prediction abstained: nothing drawn, or a drawing the model doesn't take for a digit.
+BLANK, NOT_A_DIGIT = "blank", "not a digit"
 # The temperature range everywhere: the slider, the CLI and the HTTP API.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 10.0
 
@@ -48,11 +51,19 @@ class Prediction:
 
     abstained: bool
     message: str
-    label: int | None = None
+    label: int | None = None  # None when it abstains
+    reason: str | None = None  # BLANK or NOT_A_DIGIT when it abstains
     probabilities: np.ndarray | None = None  # ten values summing to 1 (classifiers)
     confidence: float | None = None  # the top probability
     entropy: float | None = None  # in bits
     value: float | None = None  # the raw number a regression model predicts
+
+    @property
+    def best_guess(self) -> int | None:
+        """The answer, or when it abstained on a drawing, the digit it leaned to most."""
+        if self.label is None and self.probabilities is not None:
+            return int(np.argmax(self.probabilities))
+        return self.label
 
     def to_json(self) -> dict:
         return {
@@ -61,25 +72,33 @@ class Prediction:
             if self.probabilities is None
             else [round(float(p), 6) for p in self.probabilities],
             "abstained": self.abstained,
+            "reason": self.reason,
         }
 
 
 def abstain(message: str = BLANK_MESSAGE) -> Prediction:
-    return Prediction(abstained=True, message=message)
+    return Prediction(abstained=True, message=message, reason=BLANK)
 
 
-def interpret(outputs: np.ndarray, task: str, temperature: float = 1.0) -> Prediction:
+def interpret(
+    outputs: np.ndarray, task: str, temperature: float = 1.0, abstain_below: float | None = None
+) -> Prediction:
     """Turn raw model outputs (logits, or one regression value) into a Prediction.
 
     Kept apart from the model call so the temperature can change without running the model.
+    A classifier with an abstention threshold (abstention.py) abstains when its top
+    probability at temperature 1 is below it: the temperature never changes that decision.
+    The probabilities stay in the Prediction, so a learner can see why.
     """
     if task == CLASSIFICATION:
         probabilities = softmax(outputs, temperature)
         label = int(probabilities.argmax())
+        unsure = bool(abstention.abstains(np.asarray(outputs)[None], abstain_below)[0])
         return Prediction(
-            abstained=False,
-            message="",
-            label=label,
+            abstained=unsure,
+            message=abstention.NOT_A_DIGIT_MESSAGE if unsure else "",
+            label=None if unsure else label,
+            reason=NOT_A_DIGIT if unsure else None,
             probabilities=probabilities,
             confidence=float(probabilities[label]),
             entropy=entropy_bits(probabilities),
@@ -92,10 +111,11 @@ def interpret(outputs: np.ndarray, task: str, temperature: float = 1.0) -> Predi
 class Predictor:
     """A loaded Keras model wrapped for one-image-at-a-time inference."""
 
-    def __init__(self, model, spec: ModelSpec) -> None:
+    def __init__(self, model, spec: ModelSpec, abstain_below: float | None = None) -> None:
         import tensorflow as tf  # late import: the pure helpers above need no TensorFlow
 
         self.spec = spec
+        self.abstain_below = abstain_below  # see abstention.py; None: only blanks abstain
         size = spec.input_size
         signature = [tf.TensorSpec([1, size, size, 1], tf.float32)]
         self._call = tf.function(lambda x: model(x, training=False), input_signature=signature)
@@ -112,14 +132,16 @@ class Predictor:
         prepared = preprocess(image)
         if prepared.blank:
             return abstain()
-        return interpret(self.raw_outputs(prepared.image), self.spec.task, temperature)
+        outputs = self.raw_outputs(prepared.image)
+        return interpret(outputs, self.spec.task, temperature, self.abstain_below)
 
 
 class NumpyPredictor(Predictor):
     """Predictor's interface on a model's numpy forward pass (digitlab.numpy_net)."""
 
-    def __init__(self, net, spec: ModelSpec) -> None:
+    def __init__(self, net, spec: ModelSpec, abstain_below: float | None = None) -> None:
         self.spec = spec
+        self.abstain_below = abstain_below
         self._net = net
 
     def raw_outputs(self, image28: np.ndarray) -> np.ndarray:
@@ -132,16 +154,23 @@ def _ready_predictor(run: Run) -> Predictor:
     """numpy where it can run the model (no TensorFlow needed), else Keras."""
     from digitlab import numpy_net
 
+    threshold = abstain_threshold(run)
     try:
-        return NumpyPredictor(numpy_net.load(run.model_file), run.spec)
+        return NumpyPredictor(numpy_net.load(run.model_file), run.spec, threshold)
     except numpy_net.UnsupportedModel:
-        return Predictor(run.load(), run.spec)
+        return Predictor(run.load(), run.spec, threshold)
+
+
+def abstain_threshold(run: Run) -> float | None:
+    """The run's abstention threshold (from its metrics, no file read), if it learnt one."""
+    value = (run.metrics or {}).get("abstain_below")
+    return float(value) if value is not None else None
 
 
 def prediction_line(path: str, prediction: Prediction | None, error: str | None = None) -> dict:
     """One image's answer as `predict --json` prints it and the HTTP API returns it."""
     line: dict[str, Any] = {"path": path, "label": None, "probabilities": None}
-    line.update(abstained=False, error=error)
+    line.update(abstained=False, reason=None, error=error)
     if prediction is not None:
         line.update(prediction.to_json())
     return line

@@ -22,11 +22,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from digitlab import data, store
+from digitlab import abstention, data, handdrawn, store
 from digitlab.augment import make_augment_fn
-from digitlab.config import TrainConfig
-from digitlab.metrics import score_on_test_set
+from digitlab.config import MNIST_TRAIN_SIZE, TrainConfig
+from digitlab.metrics import model_outputs, score_on_test_set
 from digitlab.models import build_model
+from digitlab.notdigits import NOT_A_DIGIT
 from digitlab.zoo import CLASSIFICATION, get_spec
 
 # Keras warns that fit's shuffle flag is ignored for a tf.data input: the dataset shuffles.
@@ -118,9 +119,14 @@ def _optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimi
     return keras.optimizers.Adam(learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
 
 
+def _one_hot_labels(config: TrainConfig) -> bool:
+    """Label smoothing and not-a-digit drawings (a flat target) need one-hot rows."""
+    is_classifier = get_spec(config.model).task == CLASSIFICATION
+    return is_classifier and bool(config.label_smoothing or config.not_digits)
+
+
 def _compile(model: keras.Model, config: TrainConfig, total_steps: int) -> None:
-    if get_spec(config.model).task == CLASSIFICATION and config.label_smoothing:
-        # Smoothing needs the one-hot form of the labels (see _labels).
+    if _one_hot_labels(config):
         loss = keras.losses.CategoricalCrossentropy(
             from_logits=True, label_smoothing=config.label_smoothing
         )
@@ -140,12 +146,43 @@ def _compile(model: keras.Model, config: TrainConfig, total_steps: int) -> None:
 
 
 def _labels(y: np.ndarray, config: TrainConfig) -> np.ndarray:
-    """Labels as the loss wants them: digits, one-hot rows (label smoothing) or numbers."""
+    """Labels as the loss wants them: digits, one-hot rows or numbers. A not-a-digit
+    drawing's row is flat, 0.1 each: "no digit more than another" (outlier exposure)."""
     if get_spec(config.model).task != CLASSIFICATION:
         return y.astype(np.float32)
-    if config.label_smoothing:
-        return np.eye(10, dtype=np.float32)[y]
+    if _one_hot_labels(config):
+        rows = np.vstack([np.eye(10, dtype=np.float32), np.full(10, 0.1, np.float32)])
+        return rows[np.where(y == NOT_A_DIGIT, 10, y)]
     return y.astype(np.int32)
+
+
+def _training_data(split: data.Split, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's training images plus what the config adds (handdrawn.training_extras), in
+    proportion to the share of MNIST it trains on."""
+    extras = handdrawn.training_extras(
+        config.pen_digits,
+        config.not_digits,
+        share=config.train_samples / MNIST_TRAIN_SIZE,
+        seed=config.seed,
+    )
+    if not len(extras):
+        return split.x_train, split.y_train
+    size = get_spec(config.model).input_size
+    more = data.at_input_size(data.unit_floats(extras.images), size)[..., None]
+    return (
+        np.concatenate([split.x_train, more]),
+        np.concatenate([split.y_train.astype(np.int64), extras.labels]),
+    )
+
+
+def abstention_threshold(model: keras.Model, config: TrainConfig) -> dict[str, float]:
+    """A not-digits model's threshold, chosen on the tuning writers' digits (as written
+    and re-slanted: 1,500 digits, so the quantile rests on more than a handful)."""
+    size = get_spec(config.model).input_size
+    tune = handdrawn.pen_digits("tune") + handdrawn.pen_digit_variants("tune")
+    images = data.at_input_size(data.unit_floats(tune.images), size)[..., None]
+    threshold = abstention.choose_threshold(model_outputs(model, images))
+    return {"abstain_below": threshold}
 
 
 def _augmented(x: np.ndarray, y: np.ndarray, config: TrainConfig):
@@ -268,6 +305,8 @@ def train_model(
     on_phase("testing")
     metrics = score_on_test_set(model, get_spec(config.model), split.x_test, split.y_test)
     metrics.update(train_seconds=round(elapsed, 2), epochs_run=len(history.get("loss", [])))
+    if config.not_digits:
+        metrics.update(abstention_threshold(model, config))
     seconds = time.perf_counter() - started
     return TrainedModel(TRAINED, "", model, history, batches, metrics, seconds)
 
@@ -339,7 +378,8 @@ def fit(
     split = data.prepare_split(
         spec.input_size, config.train_samples, config.validation_split, config.seed
     )
-    steps = math.ceil(len(split.x_train) / config.batch_size)
+    x_train, y_train = _training_data(split, config)
+    steps = math.ceil(len(x_train) / config.batch_size)
     on_phase("building")
     with distribution_strategy().scope():  # variables live where the strategy puts them
         model = build_model(config.model, config.dropout)
@@ -355,7 +395,7 @@ def fit(
     history: dict[str, list[float]] = {}
     if augmented_epochs:
         result = model.fit(
-            _augmented(split.x_train, split.y_train, config),
+            _augmented(x_train, y_train, config),
             validation_data=validation,
             epochs=augmented_epochs,
             callbacks=callbacks,
@@ -365,8 +405,8 @@ def fit(
     interrupted = progress.stopped or progress.diverged_at is not None
     if config.epochs > augmented_epochs and not interrupted:
         result = model.fit(
-            split.x_train,
-            _labels(split.y_train, config),
+            x_train,
+            _labels(y_train, config),
             batch_size=config.batch_size,
             validation_data=validation,
             initial_epoch=augmented_epochs,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 # machine without them, load_mnist downloads through Keras as the app does.
 if "DIGITLAB_DATA_DIR" not in os.environ and SHARED_MNIST.is_dir():
     os.environ["DIGITLAB_DATA_DIR"] = str(SHARED_MNIST)
+# The canvas-drawn pen digits and not-digits (digitlab.handdrawn) take a few minutes to draw;
+# tests keep them between runs in a folder of their own, not in the user's ~/.digitlab.
+os.environ.setdefault("DIGITLAB_CACHE_DIR", str(Path(tempfile.gettempdir()) / "digitlab-tests"))
 
 
 @pytest.fixture(autouse=True)

@@ -53,7 +53,7 @@ def test_predict_json_contract(images, private_store):
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["path"] for line in lines] == [str(images[k]) for k in order]
     for line in lines:
-        assert set(line) == {"path", "label", "probabilities", "abstained", "error"}
+        assert set(line) == {"path", "label", "probabilities", "abstained", "reason", "error"}
     four, paper, blank, text, empty = lines
     assert four["label"] == 4 and paper["label"] == 4 and four["error"] is None
     assert len(four["probabilities"]) == 10 and abs(sum(four["probabilities"]) - 1) < 1e-4
@@ -62,6 +62,7 @@ def test_predict_json_contract(images, private_store):
         "label": None,
         "probabilities": None,
         "abstained": True,
+        "reason": "blank",
         "error": None,
     }
     for failed in (text, empty):

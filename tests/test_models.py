@@ -35,7 +35,7 @@ EXPECTED_PARAMETERS = {
     + dense(64, 10),
     "regression": dense(784, 128) + dense(128, 64) + dense(64, 1),
     "tiny20": dense(400, 25) + dense(25, 15) + dense(15, 10),
-    "digitnet": conv(1, 24, 5) + conv(24, 32) + dense(5 * 5 * 32, 256) + dense(256, 10),
+    "digitnet": conv(1, 16, 5) + conv(16, 32) + dense(5 * 5 * 32, 256) + dense(256, 10),
 }
 
 

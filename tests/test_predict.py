@@ -79,4 +79,9 @@ def test_blank_canvas_abstains_with_a_message():
     prediction = predictor.predict_image(np.zeros((280, 280, 4), np.uint8))
     assert prediction.abstained and prediction.label is None
     assert "Draw a digit" in prediction.message
-    assert prediction.to_json() == {"label": None, "probabilities": None, "abstained": True}
+    assert prediction.to_json() == {
+        "label": None,
+        "probabilities": None,
+        "abstained": True,
+        "reason": "blank",
+    }

@@ -10,7 +10,14 @@ import streamlit as st
 from digitlab import store
 from digitlab.data import at_input_size
 from digitlab.evaluate import calibrated_temperature
-from digitlab.predict import BLANK_MESSAGE, Prediction, abstain, interpret
+from digitlab.predict import (
+    BLANK,
+    BLANK_MESSAGE,
+    Prediction,
+    abstain,
+    abstain_threshold,
+    interpret,
+)
 from digitlab.preprocess import preprocess
 from digitlab.ui import charts, state
 from digitlab.ui.canvas import clear_canvas, drawing_canvas
@@ -75,7 +82,12 @@ def show_input(image28: np.ndarray, input_size: int) -> None:
 def show_prediction(prediction: Prediction, task: str) -> None:
     if prediction.abstained:
         st.metric("Prediction", "—")
-        st.info(prediction.message)
+        st.info(prediction.message, icon=":material/help:")
+        if prediction.probabilities is not None:  # not a digit: show what it leaned to
+            st.plotly_chart(
+                charts.probability_bars(prediction.probabilities, prediction.best_guess),
+                key="probabilities",
+            )
         return
     if task == REGRESSION:
         st.metric("Prediction", prediction.label)
@@ -133,11 +145,11 @@ def render() -> None:
         except store.StoreError as error:
             st.error(f"{error} Choose another version.")
             return
-        prediction = interpret(outputs, spec.task, temperature)
+        prediction = interpret(outputs, spec.task, temperature, abstain_threshold(run))
     with result_column:
         show_prediction(prediction, spec.task)
     st.caption(f"Answered by {spec.title}: {state.run_label(run)}.")
     if runtime != KERAS:
         st.caption(f"Answered by the exported {RUNTIMES[runtime]} file (see the Export page).")
-    if not prediction.abstained:
+    if prediction.reason != BLANK:
         explain_drawing(Drawing(prepared.image, run, prediction, temperature))

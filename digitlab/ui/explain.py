@@ -95,7 +95,10 @@ def show_saliency(drawing: Drawing) -> None:
     attributions = explain.integrated_gradients(drawing.keras_model(), inputs)
     figure_column, text_column = st.columns([1, 1])
     figure_column.plotly_chart(charts.saliency_overlay(inputs[0, ..., 0], attributions))
-    target = "its value" if spec.task == REGRESSION else f"the answer {drawing.prediction.label}"
+    guess = drawing.prediction.best_guess
+    target = "its value" if spec.task == REGRESSION else f"the answer {guess}"
+    if drawing.prediction.abstained:
+        target = f"its top guess {guess} (it abstains: not sure this is a digit)"
     text_column.markdown(
         f"**Integrated gradients** of {target} with respect to each of the "
         f"{spec.input_size}x{spec.input_size} input pixels. Red pixels push towards it, "
@@ -127,7 +130,9 @@ def show_embedding(drawing: Drawing) -> None:
         embedding, drawing.keras_model(), drawing.spec.input_size, drawing.image28
     )
     st.plotly_chart(
-        charts.embedding_3d(embedding.points, embedding.labels, point, drawing.prediction.label)
+        charts.embedding_3d(
+            embedding.points, embedding.labels, point, drawing.prediction.best_guess
+        )
     )
     shares = ", ".join(f"{share:.0%}" for share in embedding.basis.explained)
     st.caption(

@@ -23,6 +23,8 @@ WIDGETS = {
     "optimizer": "train_optimizer",
     "dropout": "train_dropout",
     "augment": "train_augment",
+    "pen_digits": "train_pen_digits",
+    "not_digits": "train_not_digits",
     "early_stopping_patience": "train_patience",
     "reduce_lr_on_plateau": "train_reduce_lr",
     "validation_split": "train_val_split",
@@ -81,6 +83,19 @@ def settings_form() -> TrainConfig | None:
                 "Dropout (models that have it)", 0.0, 0.9, step=0.05, key=WIDGETS["dropout"]
             ),
             "augment": st.checkbox("Augment like canvas drawings", key=WIDGETS["augment"]),
+            "pen_digits": st.checkbox(
+                "Add real pen-written digits",
+                key=WIDGETS["pen_digits"],
+                help="About 8,500 digits by 17 people on a tablet, drawn as the canvas draws. "
+                "Other writers are kept apart to measure the model on (Evaluate page).",
+            ),
+            "not_digits": st.checkbox(
+                'Teach it to say "not a digit"',
+                key=WIDGETS["not_digits"],
+                disabled=ZOO[name].task == REGRESSION,
+                help="Adds 12,000 letters, scribbles, shapes and digit pairs with no digit as "
+                "their answer; the model then abstains when it isn't sure a drawing is a digit.",
+            ),
             "early_stopping_patience": st.number_input(
                 "Early-stopping patience (0 = off)", 0, 50, key=WIDGETS["early_stopping_patience"]
             ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from digitlab import export, store
-from digitlab.predict import Predictor
+from digitlab.predict import Predictor, abstain_threshold
 from digitlab.ui import resources
 from digitlab.ui.state import RUNTIME_KEY
 
@@ -31,7 +31,8 @@ def runtime_selector() -> str:
 @st.cache_resource(max_entries=16, show_spinner="Converting the model to TFLite (once)...")
 def _tflite_predictor(_run: store.Run, runtime: str, version: str) -> Predictor:
     """One interpreter per run and format, shared by every session (keyed by `version`)."""
-    return export.TFLitePredictor(export.exported_file(_run, runtime), _run.spec)
+    path = export.exported_file(_run, runtime)
+    return export.TFLitePredictor(path, _run.spec, abstain_below=abstain_threshold(_run))
 
 
 def predictor_for(run: store.Run, runtime: str = KERAS) -> Predictor:

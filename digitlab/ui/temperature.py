@@ -32,7 +32,9 @@ def temperature_slider(calibrated: float | None = None) -> float:
     """The slider; with a model's fitted temperature, a mark of it and a button to use it."""
     help_text = (
         "Probabilities are softmax(logits / T). Below 1 sharpens them towards the top "
-        "answer; above 1 flattens them towards uniform. The ranking never changes."
+        "answer; above 1 flattens them towards uniform. The ranking never changes, and "
+        "neither does whether the model abstains: that depends on its own confidence at "
+        "T = 1 against a threshold chosen on held-out handwriting."
     )
     if calibrated is not None:
         help_text += (
