@@ -27,7 +27,6 @@ LATENCY_DRAWINGS = 300
 @dataclass(frozen=True)
 class BenchOptions:
     quick: bool = False  # a small version that runs in seconds (a smoke test)
-    pendigits: Path | None = None  # the pen-written digits file; None = the default location
 
     @property
     def train_samples(self) -> int:
@@ -170,24 +169,26 @@ def bench_recipe(model: str, options: BenchOptions, preset: str = "default") -> 
             **training_speed(keras_model, n_train * run.metrics["epochs_run"], fit_seconds),
         }
         if model == "digitnet" and preset != "quick":
-            figures["pendigits_accuracy"] = pendigits_accuracy(keras_model, options)
+            figures["pendigits_accuracy"] = pendigits_accuracy(run, options)
     return figures
 
 
-def pendigits_accuracy(model, options: BenchOptions) -> float | None:
-    """Accuracy on the real pen-written digits, rasterised as the canvas draws them."""
-    from digitlab.handwriting import score_on_pen_digits
-    from digitlab.pendigits import default_pendigits_path, parse_pendigits
-    from digitlab.predict import Predictor
-    from digitlab.zoo import ZOO
+def pendigits_accuracy(run, options: BenchOptions) -> float | None:
+    """Accuracy on the held-out writers' pen-written digits, drawn as the canvas draws
+    them (an abstention counts as wrong); None without the pendigits file."""
+    from digitlab import handdrawn
+    from digitlab.data import unit_floats
+    from digitlab.handwriting import digit_scores
+    from digitlab.metrics import model_outputs
+    from digitlab.predict import abstain_threshold
 
-    path = options.pendigits or default_pendigits_path()
-    if path is None or not Path(path).is_file():
+    try:
+        test = handdrawn.pen_digits("test")
+    except handdrawn.NoPenDigits:
         return None
-    digits = parse_pendigits(path)
-    if options.quick:
-        digits = digits[:200]
-    return score_on_pen_digits(Predictor(model, ZOO["digitnet"]), digits).accuracy
+    count = 200 if options.quick else len(test)
+    logits = model_outputs(run.load(), unit_floats(test.images[:count])[..., None])
+    return digit_scores(logits, test.labels[:count], abstain_threshold(run))["accuracy"]
 
 
 def _sample_canvases(count: int) -> list[np.ndarray]:
@@ -281,10 +282,9 @@ def _entry_in_child(key: str, options: BenchOptions) -> dict[str, Any]:
     """Each training runs in a fresh process, as a training job does (digitlab.jobs): no
     run inherits another's memory, threads or TensorFlow state."""
     code = (
-        "import json, sys; from pathlib import Path; "
+        "import json, sys; "
         "from digitlab.bench import BenchOptions, run_entry; "
-        "pen = Path(sys.argv[3]) if sys.argv[3] else None; "
-        "print(json.dumps(run_entry(sys.argv[1], BenchOptions(sys.argv[2] == '1', pen))))"
+        "print(json.dumps(run_entry(sys.argv[1], BenchOptions(sys.argv[2] == '1'))))"
     )
     done = subprocess.run(
         [
@@ -293,7 +293,6 @@ def _entry_in_child(key: str, options: BenchOptions) -> dict[str, Any]:
             code,
             key,
             "1" if options.quick else "0",
-            str(options.pendigits or ""),
         ],
         capture_output=True,
         text=True,
@@ -391,7 +390,7 @@ def format_table(results: dict[str, Any]) -> str:
     return "\n".join([title, "-" * (width + 24)] + [f"{n:<{width}}  {v}" for n, v in rows])
 
 
-def main(quick: bool, as_json: bool, pendigits: Path | None) -> int:
-    results = run_bench(BenchOptions(quick=quick, pendigits=pendigits))
+def main(quick: bool, as_json: bool) -> int:
+    results = run_bench(BenchOptions(quick=quick))
     print(json.dumps(results) if as_json else format_table(results))
     return 0

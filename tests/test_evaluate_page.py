@@ -34,7 +34,12 @@ def test_the_evaluate_page_shows_a_classifier(mnist):
     assert {"Accuracy", "Loss", "ECE", "ECE calibrated", "Fitted temperature"} <= shown.keys()
     # Confusion matrix, two reliability diagrams, loss and accuracy curves.
     assert len(app.get("plotly_chart")) == 5
-    assert len(app.dataframe) == 1
+    # Per-class scores on MNIST; then real handwriting per class, per writer, confusions.
+    assert len(app.dataframe) == 4
+    assert app.subheader.values[-2:] == ["Real handwriting", "Training curves"]
+    held_out = metrics(app)
+    assert {"Right, as drawn", "Right, ink on paper", "Abstained on non-digits"} <= held_out.keys()
+    assert any("misread" in caption.value.lower() for caption in app.caption)
 
     app.selectbox(key="gallery_true_cnn").set_value(4)
     app.selectbox(key="gallery_predicted_cnn").set_value(9).run()

@@ -1,4 +1,5 @@
-"""The Evaluate page: how a stored model does on the 10,000 MNIST test images."""
+"""The Evaluate page: how a stored model does on the 10,000 MNIST test images, and on real
+handwriting by writers it never saw."""
 
 from __future__ import annotations
 
@@ -9,10 +10,17 @@ import streamlit as st
 
 from digitlab import explain
 from digitlab.data import DataError, load_mnist
-from digitlab.evaluate import Evaluation, confusion_matrix, mistakes, per_class_scores
+from digitlab.evaluate import (
+    HANDWRITING,
+    Evaluation,
+    confusion_matrix,
+    mistakes,
+    per_class_scores,
+)
 from digitlab.store import StoreError, curves
 from digitlab.ui import charts, state
 from digitlab.ui.explain import cached_evaluation
+from digitlab.ui.handwriting import show_handwriting
 from digitlab.ui.widgets import run_selector, zoo_selector
 from digitlab.zoo import CLASSIFICATION
 
@@ -211,6 +219,9 @@ def render() -> None:
         else:
             st.subheader("Errors against the true digit")
             show_errors(evaluation)
+
+    if evaluation.task == CLASSIFICATION:
+        show_handwriting(evaluation.summary.get(HANDWRITING))
 
     st.subheader("Training curves")
     show_history(curves(run)[0], evaluation.task)
