@@ -28,6 +28,7 @@ def test_bench_quick_reports_every_figure(mnist, private_store):
     assert 0 < prediction["direct_ms"]["p50"] <= prediction["direct_ms"]["p95"]
     assert prediction["model_predict_ms"]["p50"] > 0
     assert results["cold_start_seconds"] > 0 and results["peak_memory_mb"] > 100
+    assert results["drawings_seconds"] >= 0  # the pen digits were drawn or found cached
     if results["digitnet"].get("pendigits_accuracy") is not None:
         assert 0.3 < results["digitnet"]["pendigits_accuracy"] <= 1
     assert not list(private_store.glob("runs/*"))  # the bench trains into a throw-away store
