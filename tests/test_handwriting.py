@@ -15,15 +15,16 @@ from digitlab.data import unit_floats
 from digitlab.handwriting import digit_scores
 from digitlab.pendigits import PenDigit, rasterize
 from digitlab.predict import NOT_A_DIGIT, abstain_threshold, interpret, load_predictor
+from digitlab.ui.state import TEMPERATURE_KEY
 from digitlab.zoo import CLASSIFICATION, DEFAULT_MODEL
 
-from helpers import run_cli
+from helpers import metric, new_app, run_cli
 
 # Floors a little below what the shipped default measured (see the README's Real handwriting).
 HELD_OUT_ACCURACY_FLOOR = 0.985
 PAPER_ACCURACY_FLOOR = 0.985
-DIGIT_ABSTENTION_CEILING = 0.015
-NOT_DIGIT_ABSTENTION_FLOOR = 0.80
+DIGIT_ABSTENTION_CEILING = 0.012  # measured 0.004; the issue allows 0.015
+NOT_DIGIT_ABSTENTION_FLOOR = 0.95  # measured 0.99; the issue asks 0.80 of letters
 
 
 def test_the_writer_groups_are_disjoint_and_cover_every_writer():
@@ -160,3 +161,15 @@ def test_predict_json_says_why_it_abstains(tmp_path, private_store):
     assert k["abstained"] is True and k["reason"] == "not a digit" and k["label"] is None
     assert len(k["probabilities"]) == 10  # still there: a learner can see why
     assert seven_line["abstained"] is False and seven_line["label"] == 7
+
+
+def test_the_draw_page_says_not_a_digit_and_keeps_the_probabilities(mnist):
+    letter = rasterize(notdigits.letter("M", np.random.default_rng(4)))
+    app = new_app(DEFAULT_MODEL, letter).run()
+    assert not app.exception
+    assert metric(app, "Prediction") == "—"
+    assert any("doesn't look like a single digit" in info.value for info in app.info)
+    assert len(app.get("plotly_chart")) == 1  # the ten probabilities, still shown
+    # The temperature changes the bars, never the decision.
+    app.select_slider(key=TEMPERATURE_KEY).set_value(0.1).run()
+    assert metric(app, "Prediction") == "—"

@@ -14,7 +14,8 @@ import pytest
 import requests
 from PIL import Image
 
-from digitlab import cli
+from digitlab import cli, notdigits
+from digitlab.pendigits import rasterize
 from digitlab.preprocess import MAX_UPLOAD_BYTES
 from digitlab.zoo import DEFAULT_MODEL, ZOO
 
@@ -107,6 +108,14 @@ def test_a_blank_image_abstains_and_concurrent_requests_agree(url, tmp_path: Pat
     assert {response.status_code for response in answers} == {200}
     loaded = requests.get(f"{url}/health", timeout=10).json()["loaded"]
     assert any(version.startswith("shipped-cnn_small-") for version in loaded)
+
+
+def test_a_letter_gets_not_a_digit_from_the_default_model(url, tmp_path: Path):
+    letter = tmp_path / "w.png"
+    Image.fromarray(rasterize(notdigits.letter("W", np.random.default_rng(1)))).save(letter)
+    answer = requests.post(f"{url}/predict", data=letter.read_bytes(), timeout=60).json()
+    assert answer["abstained"] is True and answer["reason"] == "not a digit"
+    assert answer["label"] is None and len(answer["probabilities"]) == 10
 
 
 def test_a_run_id_chooses_the_run_and_an_unknown_one_is_404(url, seven):
