@@ -13,6 +13,7 @@ from digitlab.evaluate import calibrated_temperature
 from digitlab.predict import (
     BLANK,
     BLANK_MESSAGE,
+    NOT_A_DIGIT,
     Prediction,
     abstain,
     abstain_threshold,
@@ -81,7 +82,8 @@ def show_input(image28: np.ndarray, input_size: int) -> None:
 
 def show_prediction(prediction: Prediction, task: str) -> None:
     if prediction.abstained:
-        st.metric("Prediction", "—")
+        # "—": nothing drawn yet; "?": something drawn that it won't call a digit.
+        st.metric("Prediction", "?" if prediction.reason == NOT_A_DIGIT else "—")
         st.info(prediction.message, icon=":material/help:")
         if prediction.probabilities is not None:  # not a digit: show what it leaned to
             st.plotly_chart(
