@@ -38,6 +38,18 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return exps / exps.sum(axis=-1, keepdims=True)
 
 
+def softmax_steps(logits: np.ndarray, temperature: float = 1.0) -> list[dict[str, float]]:
+    """The softmax worked by hand, one row per digit: its logit z, z / T, e^(z/T - max)
+    (subtracting the largest keeps the exponentials from overflowing; it cancels out), and
+    that share of the sum: the probability."""
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    exps = np.exp(scaled - scaled.max())
+    return [
+        {"digit": d, "logit": float(z), "z / T": float(s), "exp": float(e), "probability": p}
+        for d, (z, s, e, p) in enumerate(zip(logits, scaled, exps, exps / exps.sum(), strict=True))
+    ]
+
+
 def entropy_bits(probabilities: np.ndarray) -> float:
     """Shannon entropy in bits: 0 for a certain answer, log2(10) = 3.32 for a uniform one."""
     p = np.asarray(probabilities, dtype=np.float64)

@@ -18,6 +18,7 @@ from digitlab.predict import (
     abstain,
     abstain_threshold,
     interpret,
+    softmax_steps,
 )
 from digitlab.preprocess import preprocess
 from digitlab.ui import charts, state
@@ -109,6 +110,21 @@ def show_prediction(prediction: Prediction, task: str) -> None:
     )
 
 
+def show_softmax_by_hand(outputs: np.ndarray, temperature: float) -> None:
+    with st.expander("The softmax, worked by hand"):
+        steps = softmax_steps(outputs, temperature)
+        st.dataframe(
+            steps,
+            hide_index=True,
+            column_config={"probability": st.column_config.NumberColumn(format="percent")},
+        )
+        st.caption(
+            f"Each logit z is divided by T = {temperature:g}; the exponentials (after "
+            "subtracting the largest, which cancels out) are divided by their sum, "
+            f"{sum(row['exp'] for row in steps):.4g}, to give probabilities that add up to 1."
+        )
+
+
 def render() -> None:
     st.title("Draw a digit")
     settings = st.columns([1, 1])
@@ -150,6 +166,8 @@ def render() -> None:
         prediction = interpret(outputs, spec.task, temperature, abstain_threshold(run))
     with result_column:
         show_prediction(prediction, spec.task)
+        if prediction.probabilities is not None:
+            show_softmax_by_hand(outputs, temperature)
     st.caption(f"Answered by {spec.title}: {state.run_label(run)}.")
     if runtime != KERAS:
         st.caption(f"Answered by the exported {RUNTIMES[runtime]} file (see the Export page).")

@@ -17,6 +17,7 @@ from digitlab.evaluate import (
     mistakes,
     per_class_scores,
 )
+from digitlab.hints import curve_hints
 from digitlab.store import StoreError, curves
 from digitlab.ui import charts, state
 from digitlab.ui.explain import cached_evaluation
@@ -175,6 +176,8 @@ def show_history(history: dict[str, list[float]], task: str) -> None:
     metric = "accuracy" if task == CLASSIFICATION else "mae"
     for column, name in zip(st.columns(2), ("loss", metric), strict=True):
         column.plotly_chart(charts.history_curves(history, name), key=f"history-{name}")
+    for hint in curve_hints(history):
+        st.info(hint, icon=":material/lightbulb:")
 
 
 def render() -> None:

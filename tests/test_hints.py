@@ -1,0 +1,84 @@
+"""Hints from the curves, and the softmax worked by hand on the Draw page."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitlab.hints import (
+    OVERFITTING,
+    STALLED,
+    TOO_FAST,
+    UNDERFITTING,
+    curve_hints,
+    diagnose,
+    history_from_rows,
+)
+from digitlab.predict import softmax, softmax_steps
+
+from helpers import drawn_seven, new_app
+
+HEALTHY = {
+    "loss": [0.5, 0.2, 0.1, 0.07],
+    "val_loss": [0.3, 0.15, 0.09, 0.08],
+    "accuracy": [0.85, 0.94, 0.97, 0.98],
+    "val_accuracy": [0.9, 0.95, 0.972, 0.978],
+}
+
+
+def test_healthy_curves_get_no_hint():
+    assert curve_hints(HEALTHY) == []
+    assert curve_hints({}) == []
+
+
+def test_validation_loss_rising_while_training_loss_falls_is_overfitting():
+    history = {**HEALTHY, "loss": [0.5, 0.2, 0.1, 0.05], "val_loss": [0.3, 0.1, 0.12, 0.15]}
+    assert set(diagnose(history)) == {OVERFITTING}
+    assert "overfitting" in curve_hints(history)[0]
+    # One rising epoch is noise, not a pattern.
+    assert OVERFITTING not in diagnose({**history, "val_loss": [0.3, 0.1, 0.09, 0.12]})
+
+
+def test_a_loss_jump_says_the_learning_rate_is_too_high():
+    history = {"loss": [0.5, 0.3, 0.9], "accuracy": [0.9, 0.93, 0.8]}
+    assert TOO_FAST in diagnose(history)
+    assert "lower learning rate" in " ".join(curve_hints(history))
+    assert TOO_FAST in diagnose({"loss": [0.5, float("nan")]})
+
+
+def test_flat_low_accuracy_is_underfitting():
+    history = {"loss": [2.2, 2.1, 2.1], "accuracy": [0.40, 0.45, 0.451]}
+    assert diagnose(history) == {UNDERFITTING: {"accuracy": 0.451}}
+    assert "underfitting" in curve_hints(history)[0]
+
+
+def test_stalled_validation_accuracy_suggests_a_schedule():
+    history = {**HEALTHY, "val_accuracy": [0.95, 0.970, 0.9705, 0.9702]}
+    assert STALLED in diagnose(history)
+    assert "schedule" in " ".join(curve_hints(history))
+
+
+def test_history_from_the_panels_epoch_rows():
+    rows = [{"position": 1.0, "epoch": 1, "loss": 0.5}, {"position": 2.0, "epoch": 2, "loss": 0.3}]
+    assert history_from_rows(rows) == {"loss": [0.5, 0.3]}
+    assert history_from_rows([]) == {}
+
+
+@pytest.mark.parametrize("temperature", [0.1, 1.0, 4.0])
+def test_the_softmax_by_hand_gives_the_softmax(temperature):
+    logits = np.array([2.0, -1.0, 0.5, 8.0, 0.0, 1.0, -3.0, 4.0, 2.5, 0.2])
+    steps = softmax_steps(logits, temperature)
+    assert [row["digit"] for row in steps] == list(range(10))
+    assert [row["z / T"] for row in steps] == pytest.approx(list(logits / temperature))
+    assert max(row["exp"] for row in steps) == pytest.approx(1.0)  # the largest, shifted to 0
+    probabilities = [row["probability"] for row in steps]
+    assert probabilities == pytest.approx(list(softmax(logits, temperature)))
+
+
+def test_the_draw_page_shows_the_softmax_worked_by_hand():
+    app = new_app("mlp", drawn_seven()).run()
+    assert not app.exception
+    expander = next(e for e in app.expander if e.label == "The softmax, worked by hand")
+    table = expander.dataframe[0].value
+    assert len(table) == 10 and table["probability"].sum() == pytest.approx(1.0)
+    assert int(table["probability"].idxmax()) == 7
