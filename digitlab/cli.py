@@ -61,6 +61,31 @@ def _chosen_run(args: argparse.Namespace):
     return store.default_run(args.model)
 
 
+# Config fields whose flag is the field's name in dashes: (type, help). A boolean gets
+# --name and --no-name.
+_MORE_TRAIN_FLAGS: dict[str, tuple[type, str]] = {
+    "momentum": (float, "SGD's momentum (0.9)"),
+    "nesterov": (bool, "SGD with Nesterov momentum"),
+    "beta_1": (float, "Adam's beta_1"),
+    "beta_2": (float, "Adam's beta_2"),
+    "l2": (float, "L2 weight decay on every Conv2D and Dense kernel"),
+    "clip_norm": (float, "clip each gradient to this norm (0: off)"),
+    "clip_value": (float, "clip each gradient element to +-this (0: off)"),
+    "label_smoothing": (float, "classifiers: aim at 1 - s for the true digit"),
+    "huber_delta": (float, "regression with --loss huber: its delta"),
+    "step_epochs": (int, "--schedule step: every this many epochs ..."),
+    "step_factor": (float, "... multiply the learning rate by this"),
+    "plateau_factor": (float, "--reduce-lr: multiply the learning rate by this ..."),
+    "plateau_patience": (int, "... after this many epochs without a better val loss ..."),
+    "plateau_min_lr": (float, "... never going below this"),
+    "keep_best": (bool, "store the best validation epoch's weights, not the last"),
+    "clean_epochs": (int, "with --augment: the last N epochs train on undistorted digits"),
+    "steps_per_execution": (int, "batches per call into TensorFlow"),
+    "pen_digits": (bool, "also train on real pen-written digits (the training writers)"),
+    "not_digits": (bool, "also train on not-a-digit drawings and learn to abstain"),
+}
+
+
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
     changes = {
         "epochs": args.epochs,
@@ -77,6 +102,7 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
         "loss": args.loss,
         "schedule": args.schedule,
     }
+    changes.update({field: getattr(args, field) for field in _MORE_TRAIN_FLAGS})
     chosen = {key: value for key, value in changes.items() if value is not None}
     return recipe(args.model, args.preset, **chosen)
 
@@ -311,6 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int)
     train.add_argument("--loss", choices=REGRESSION_LOSSES, help="regression loss")
     train.add_argument("--schedule", choices=SCHEDULES)
+    for field, (kind, help_text) in _MORE_TRAIN_FLAGS.items():
+        flag = "--" + field.replace("_", "-")
+        if kind is bool:
+            train.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
+        else:
+            train.add_argument(flag, type=kind, help=help_text)
     train.add_argument(
         "--preset",
         default="default",

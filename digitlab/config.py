@@ -10,8 +10,8 @@ from typing import Any
 
 from digitlab.zoo import CLASSIFICATION, ZOO
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
-SCHEDULES = ("constant", "cosine", "onecycle")
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
+SCHEDULES = ("constant", "step", "cosine", "onecycle")
 REGRESSION_LOSSES = ("mse", "huber")
 MNIST_TRAIN_SIZE = 60_000
 
@@ -35,6 +35,16 @@ _RANGES: dict[str, tuple[float, float]] = {
     "clean_epochs": (0, 100),
     "label_smoothing": (0.0, 0.5),
     "steps_per_execution": (1, 64),
+    "momentum": (0.0, 0.999),
+    "l2": (0.0, 0.1),
+    "clip_norm": (0.0, 100.0),
+    "clip_value": (0.0, 100.0),
+    "huber_delta": (0.01, 100.0),
+    "step_epochs": (1, 100),
+    "step_factor": (0.01, 1.0),
+    "plateau_factor": (0.01, 0.99),
+    "plateau_patience": (0, 50),
+    "plateau_min_lr": (0.0, 1.0),
 }
 
 
@@ -65,6 +75,20 @@ class TrainConfig:
     pen_digits: bool = False  # also train on real pen-written digits (the training writers)
     not_digits: bool = False  # classifiers: also train on letters, scribbles and digit pairs
     # aimed at flat probabilities, and learn when to abstain ("that isn't a digit")
+    momentum: float = 0.9  # SGD's momentum
+    nesterov: bool = False  # SGD: Nesterov's look-ahead momentum
+    l2: float = 0.0  # L2 weight decay on every Conv2D and Dense kernel
+    clip_norm: float = 0.0  # clip each gradient to this norm; 0 = off
+    clip_value: float = 0.0  # clip each gradient element to +-this; 0 = off
+    huber_delta: float = (
+        1.0  # regression with the Huber loss: where it turns from squared to linear
+    )
+    step_epochs: int = 2  # schedule "step": multiply the learning rate by step_factor every N
+    step_factor: float = 0.5
+    plateau_factor: float = 0.5  # reduce-on-plateau: multiply the learning rate by this ...
+    plateau_patience: int = 1  # ... after this many epochs without a better val loss ...
+    plateau_min_lr: float = 0.0  # ... but never below this
+    keep_best: bool = False  # store the weights of the best validation epoch, not the last
 
     def __post_init__(self) -> None:
         if self.model not in ZOO:
@@ -89,6 +113,10 @@ class TrainConfig:
             raise ConfigError("reduce-LR-on-plateau needs a validation split above 0.")
         if self.not_digits and ZOO[self.model].task != CLASSIFICATION:
             raise ConfigError("not_digits needs a classifier: a regression net can't abstain.")
+        if self.keep_best and self.validation_split == 0:
+            raise ConfigError("keeping the best epoch needs a validation split above 0.")
+        if self.clip_norm and self.clip_value:
+            raise ConfigError("clip by norm or by value, not both.")
         if self.reduce_lr_on_plateau and self.schedule != "constant":
             raise ConfigError("reduce-LR-on-plateau needs the constant learning-rate schedule.")
 

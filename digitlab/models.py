@@ -162,7 +162,15 @@ _BUILDERS = {
 }
 
 
-def build_model(name: str, dropout: float | None = None) -> keras.Model:
-    """A fresh, untrained model of a zoo architecture (dropout None = its default rate)."""
+def build_model(name: str, dropout: float | None = None, l2: float = 0.0) -> keras.Model:
+    """A fresh, untrained model of a zoo architecture (dropout None = its default rate),
+    with L2 weight decay `l2` on every Conv2D and Dense kernel."""
     get_spec(name)  # a clear error for an unknown name
-    return _BUILDERS[name](dropout)
+    model = _BUILDERS[name](dropout)
+    if l2:
+        for layer in model.layers:
+            if isinstance(layer, (layers.Conv2D, layers.Dense)):
+                # The kernels exist already (the model is built): give them the penalty.
+                layer.kernel_regularizer = keras.regularizers.L2(l2)
+                layer.kernel.regularizer = layer.kernel_regularizer
+    return model

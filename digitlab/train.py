@@ -106,17 +106,38 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "total_steps": self.total_steps, "warmup": self.warmup}
 
 
-def _optimizer(config: TrainConfig, total_steps: int) -> keras.optimizers.Optimizer:
-    learning_rate: Any = config.learning_rate
+def _learning_rate(config: TrainConfig, total_steps: int, steps_per_epoch: int) -> Any:
+    """A number, or the schedule that moves it over all steps."""
+    if config.schedule == "step":
+        return keras.optimizers.schedules.ExponentialDecay(
+            config.learning_rate,
+            decay_steps=config.step_epochs * steps_per_epoch,
+            decay_rate=config.step_factor,
+            staircase=True,  # a step every step_epochs epochs, flat in between
+        )
     if config.schedule == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, total_steps)
-    elif config.schedule == "onecycle":
-        learning_rate = OneCycle(config.learning_rate, total_steps)
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate, total_steps)
+    if config.schedule == "onecycle":
+        return OneCycle(config.learning_rate, total_steps)
+    return config.learning_rate
+
+
+def _optimizer(
+    config: TrainConfig, total_steps: int, steps_per_epoch: int = 1
+) -> keras.optimizers.Optimizer:
+    learning_rate = _learning_rate(config, total_steps, steps_per_epoch)
+    clipping = {"clipnorm": config.clip_norm or None, "clipvalue": config.clip_value or None}
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9)
+        return keras.optimizers.SGD(
+            learning_rate, momentum=config.momentum, nesterov=config.nesterov, **clipping
+        )
     if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate)
-    return keras.optimizers.Adam(learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
+        return keras.optimizers.RMSprop(learning_rate, **clipping)
+    if config.optimizer == "adagrad":
+        return keras.optimizers.Adagrad(learning_rate, **clipping)
+    return keras.optimizers.Adam(
+        learning_rate, beta_1=config.beta_1, beta_2=config.beta_2, **clipping
+    )
 
 
 def _one_hot_labels(config: TrainConfig) -> bool:
@@ -125,7 +146,9 @@ def _one_hot_labels(config: TrainConfig) -> bool:
     return is_classifier and bool(config.label_smoothing or config.not_digits)
 
 
-def _compile(model: keras.Model, config: TrainConfig, total_steps: int) -> None:
+def _compile(
+    model: keras.Model, config: TrainConfig, total_steps: int, steps_per_epoch: int = 1
+) -> None:
     if _one_hot_labels(config):
         loss = keras.losses.CategoricalCrossentropy(
             from_logits=True, label_smoothing=config.label_smoothing
@@ -135,10 +158,14 @@ def _compile(model: keras.Model, config: TrainConfig, total_steps: int) -> None:
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     else:
-        loss = keras.losses.Huber() if config.loss == "huber" else keras.losses.MeanSquaredError()
+        loss = (
+            keras.losses.Huber(delta=config.huber_delta)
+            if config.loss == "huber"
+            else keras.losses.MeanSquaredError()
+        )
         metrics = [keras.metrics.MeanAbsoluteError(name="mae")]
     model.compile(
-        optimizer=_optimizer(config, total_steps),
+        optimizer=_optimizer(config, total_steps, steps_per_epoch),
         loss=loss,
         metrics=metrics,
         steps_per_execution=config.steps_per_execution,
@@ -251,8 +278,36 @@ def _callbacks(config: TrainConfig, progress: _ProgressCallback) -> list:
             )
         )
     if config.reduce_lr_on_plateau:
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=1))
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                factor=config.plateau_factor,
+                patience=config.plateau_patience,
+                min_lr=config.plateau_min_lr,
+            )
+        )
+    if config.keep_best:
+        callbacks.append(KeepBestEpoch())
     return callbacks
+
+
+class KeepBestEpoch(keras.callbacks.Callback):
+    """ModelCheckpoint's save-best-only, in memory: at the end of training the model holds
+    the weights of the epoch with the lowest validation loss, and says which it was."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.best_loss, self.best_epoch, self.best_weights = math.inf, 0, None
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        loss = float((logs or {}).get("val_loss", math.inf))
+        if loss < self.best_loss:
+            self.best_loss, self.best_epoch = loss, epoch + 1
+            self.best_weights = self.model.get_weights()
+
+    def restore(self) -> None:
+        """Put the best epoch's weights back (after every fit phase, not between them)."""
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
 
 MAX_BATCH_ROWS = 1000  # per-batch points kept with a run: enough for a smooth curve
@@ -307,6 +362,9 @@ def train_model(
     metrics.update(train_seconds=round(elapsed, 2), epochs_run=len(history.get("loss", [])))
     if config.not_digits:
         metrics.update(abstention_threshold(model, config))
+    if config.keep_best and history.get("val_loss"):
+        # The stored weights are this epoch's (KeepBestEpoch): say which.
+        metrics["best_epoch"] = int(np.argmin(history["val_loss"])) + 1
     seconds = time.perf_counter() - started
     return TrainedModel(TRAINED, "", model, history, batches, metrics, seconds)
 
@@ -382,8 +440,8 @@ def fit(
     steps = math.ceil(len(x_train) / config.batch_size)
     on_phase("building")
     with distribution_strategy().scope():  # variables live where the strategy puts them
-        model = build_model(config.model, config.dropout)
-        _compile(model, config, steps * config.epochs)
+        model = build_model(config.model, config.dropout, config.l2)
+        _compile(model, config, steps * config.epochs, steps)
     progress = _ProgressCallback(config, steps, on_progress, should_stop)
     callbacks = _callbacks(config, progress)
     has_val = len(split.x_val) > 0
@@ -415,6 +473,9 @@ def fit(
             verbose=0,
         )
         _extend(history, result.history)
+    for callback in callbacks:
+        if isinstance(callback, KeepBestEpoch) and not progress.stopped:
+            callback.restore()
     return model, history, progress, split
 
 

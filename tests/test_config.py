@@ -20,7 +20,7 @@ def test_every_zoo_model_has_a_valid_recipe():
         ({"dropout": 0.95}, "dropout must be between 0 and 0.9"),
         ({"validation_split": 0.7}, "validation_split must be between 0 and 0.5"),
         ({"train_samples": 10}, "train_samples must be between 100 and 60000"),
-        ({"optimizer": "adagrad"}, "optimizer must be one of adam, sgd, rmsprop"),
+        ({"optimizer": "adadelta"}, "optimizer must be one of adam, sgd, rmsprop, adagrad"),
         ({"model": "resnet"}, "Unknown model 'resnet'"),
         ({"early_stopping_patience": 2, "validation_split": 0.0}, "needs a validation split"),
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from digitlab.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, presets, recipe
+from digitlab.hints import curve_hints, history_from_rows
 from digitlab.jobs import DONE, QUEUED, RUNNING, JobQueue
 from digitlab.ui import charts, state
 from digitlab.ui.resources import job_queue
@@ -25,6 +26,16 @@ WIDGETS = {
     "augment": "train_augment",
     "pen_digits": "train_pen_digits",
     "not_digits": "train_not_digits",
+    "l2": "train_l2",
+    "label_smoothing": "train_label_smoothing",
+    "clip_norm": "train_clip_norm",
+    "momentum": "train_momentum",
+    "nesterov": "train_nesterov",
+    "step_epochs": "train_step_epochs",
+    "step_factor": "train_step_factor",
+    "plateau_factor": "train_plateau_factor",
+    "plateau_patience": "train_plateau_patience",
+    "keep_best": "train_keep_best",
     "early_stopping_patience": "train_patience",
     "reduce_lr_on_plateau": "train_reduce_lr",
     "validation_split": "train_val_split",
@@ -50,6 +61,42 @@ def _fill_form() -> None:
 
 def _with(options: list, value) -> list:
     return sorted(set(options) | {value})
+
+
+def more_settings() -> dict:
+    """The tutorials' other knobs, folded away (every one is also a `train` flag)."""
+    with st.expander("More settings"):
+        return {
+            "l2": st.number_input(
+                "L2 weight decay", 0.0, 0.1, step=1e-4, format="%.4f", key=WIDGETS["l2"]
+            ),
+            "label_smoothing": st.slider(
+                "Label smoothing", 0.0, 0.5, step=0.05, key=WIDGETS["label_smoothing"]
+            ),
+            "clip_norm": st.number_input(
+                "Clip gradients to norm (0 = off)", 0.0, 100.0, step=0.5, key=WIDGETS["clip_norm"]
+            ),
+            "momentum": st.slider("SGD momentum", 0.0, 0.99, step=0.01, key=WIDGETS["momentum"]),
+            "nesterov": st.checkbox("SGD: Nesterov momentum", key=WIDGETS["nesterov"]),
+            "step_epochs": st.number_input(
+                "Step schedule: every N epochs", 1, 100, key=WIDGETS["step_epochs"]
+            ),
+            "step_factor": st.slider(
+                "Step schedule: multiply by", 0.05, 1.0, step=0.05, key=WIDGETS["step_factor"]
+            ),
+            "plateau_factor": st.slider(
+                "On plateau: multiply by", 0.05, 0.95, step=0.05, key=WIDGETS["plateau_factor"]
+            ),
+            "plateau_patience": st.number_input(
+                "On plateau: patience (epochs)", 0, 50, key=WIDGETS["plateau_patience"]
+            ),
+            "keep_best": st.checkbox(
+                "Keep the best epoch",
+                key=WIDGETS["keep_best"],
+                help="Store the weights of the epoch with the lowest validation loss, not the "
+                "last (what Keras's ModelCheckpoint with save_best_only does).",
+            ),
+        }
 
 
 def settings_form() -> TrainConfig | None:
@@ -114,6 +161,7 @@ def settings_form() -> TrainConfig | None:
                 help="Fewer images train faster: try 2,000 for a quick run.",
             ),
             "seed": st.number_input("Seed", 0, 2**31 - 1, key=WIDGETS["seed"]),
+            **more_settings(),
         }
         if not st.form_submit_button("Train", type="primary", use_container_width=True):
             return None
@@ -158,6 +206,8 @@ def show_job(queue: JobQueue, job_id: int) -> None:
                 charts.training_curves(progress["batches"], progress["epochs"], name),
                 key=f"curve-{name}",
             )
+    for hint in curve_hints(history_from_rows(progress["epochs"])):
+        st.info(hint, icon=":material/lightbulb:")
     if progress["status"] in (QUEUED, RUNNING):
         st.button(
             "Stop", on_click=queue.stop, args=(job,), key="stop_job", use_container_width=True

@@ -1,0 +1,139 @@
+"""Every training knob reaches Keras: optimizers and their parameters, clipping, schedules,
+L2, the Huber delta, reduce-on-plateau, and keeping the best epoch."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from digitlab import data
+from digitlab.config import ConfigError, TrainConfig
+from digitlab.metrics import classification_metrics, model_outputs
+from digitlab.models import build_model
+from digitlab.train import (
+    KeepBestEpoch,
+    _callbacks,
+    _compile,
+    _learning_rate,
+    _optimizer,
+    train_model,
+)
+
+from helpers import run_cli
+
+
+def config(**changes) -> TrainConfig:
+    return TrainConfig(model="mlp_small", **changes)
+
+
+def test_each_optimizer_with_its_parameters():
+    sgd = _optimizer(config(optimizer="sgd", momentum=0.8, nesterov=True), 100)
+    assert isinstance(sgd, keras.optimizers.SGD)
+    assert sgd.momentum == pytest.approx(0.8) and sgd.nesterov is True
+    assert isinstance(_optimizer(config(optimizer="adagrad"), 100), keras.optimizers.Adagrad)
+    assert isinstance(_optimizer(config(optimizer="rmsprop"), 100), keras.optimizers.RMSprop)
+    adam = _optimizer(config(beta_1=0.7, beta_2=0.9), 100)
+    assert (adam.beta_1, adam.beta_2) == (pytest.approx(0.7), pytest.approx(0.9))
+
+
+def test_gradient_clipping_by_norm_or_value():
+    assert _optimizer(config(clip_norm=1.5), 100).clipnorm == pytest.approx(1.5)
+    assert _optimizer(config(clip_value=0.5), 100).clipvalue == pytest.approx(0.5)
+    plain = _optimizer(config(), 100)
+    assert plain.clipnorm is None and plain.clipvalue is None
+    with pytest.raises(ConfigError, match="not both"):
+        config(clip_norm=1.0, clip_value=1.0)
+
+
+def _rate_at(chosen: TrainConfig, step: int, steps_per_epoch: int = 10) -> float:
+    """The learning rate _optimizer gives the optimizer, at one step of 100."""
+    rate = _learning_rate(chosen, 100, steps_per_epoch)
+    return float(rate(step)) if callable(rate) else float(rate)
+
+
+def test_the_schedules_learning_rate_at_chosen_steps():
+    step = config(schedule="step", learning_rate=0.1, step_epochs=2, step_factor=0.5)
+    assert _rate_at(step, 0) == pytest.approx(0.1)
+    assert _rate_at(step, 19) == pytest.approx(0.1)  # flat within a step (10 steps an epoch)
+    assert _rate_at(step, 20) == pytest.approx(0.05)  # halved after 2 epochs
+    assert _rate_at(step, 45) == pytest.approx(0.025)
+    cosine = config(schedule="cosine", learning_rate=0.1)
+    assert _rate_at(cosine, 0) == pytest.approx(0.1)
+    assert _rate_at(cosine, 50) == pytest.approx(0.05, rel=1e-3)
+    onecycle = config(schedule="onecycle", learning_rate=0.1)
+    assert _rate_at(onecycle, 0) == pytest.approx(0.1 / 25)
+    assert _rate_at(onecycle, 25) == pytest.approx(0.1)  # the peak, after the warm-up
+    assert _rate_at(onecycle, 100) == pytest.approx(0.1 / 1e4, rel=1e-2)
+    assert _rate_at(config(learning_rate=0.02), 50) == pytest.approx(0.02)
+    # And the optimizer gets exactly that schedule.
+    optimizer = _optimizer(step, 100, 10)
+    assert optimizer.get_config()["learning_rate"]["config"]["decay_steps"] == 20
+
+
+def test_l2_weight_decay_adds_its_penalty_to_the_loss():
+    model = build_model("mlp_small", l2=0.01)
+    model(np.zeros((1, 28, 28, 1), np.float32))
+    kernels = [layer.kernel for layer in model.layers if hasattr(layer, "kernel")]
+    expected = 0.01 * sum(float(np.sum(np.square(k.numpy()))) for k in kernels)
+    assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
+    assert not build_model("mlp_small").losses
+
+
+def test_the_huber_delta_and_the_plateau_settings():
+    model = build_model("regression")
+    _compile(model, TrainConfig(model="regression", loss="huber", huber_delta=2.5), 10)
+    # Keras keeps the delta among the loss function's arguments (not in its config).
+    assert model.loss._fn_kwargs["delta"] == pytest.approx(2.5)
+    plateau = config(
+        reduce_lr_on_plateau=True, plateau_factor=0.3, plateau_patience=4, plateau_min_lr=1e-5
+    )
+    reduce = next(
+        c for c in _callbacks(plateau, None) if isinstance(c, keras.callbacks.ReduceLROnPlateau)
+    )
+    assert (reduce.factor, reduce.patience, reduce.min_lr) == (
+        pytest.approx(0.3),
+        4,
+        pytest.approx(1e-5),
+    )
+    assert any(isinstance(c, KeepBestEpoch) for c in _callbacks(config(keep_best=True), None))
+
+
+def test_keeping_the_best_epoch_stores_its_weights(mnist):
+    # A learning rate high enough that validation loss wanders: the last epoch isn't the best.
+    chosen = config(
+        epochs=4, train_samples=600, learning_rate=0.05, keep_best=True, validation_split=0.2
+    )
+    trained = train_model(chosen)
+    val_losses = trained.history["val_loss"]
+    assert trained.metrics["best_epoch"] == int(np.argmin(val_losses)) + 1
+    split = data.prepare_split(28, chosen.train_samples, chosen.validation_split, chosen.seed)
+    held_out = classification_metrics(model_outputs(trained.model, split.x_val), split.y_val)
+    assert held_out["loss"] == pytest.approx(min(val_losses), rel=2e-3)
+
+
+def test_every_knob_is_a_train_flag_with_its_range(private_store):
+    helped = run_cli("train", "--help", store=private_store)
+    for flag in (
+        "--momentum",
+        "--nesterov",
+        "--l2",
+        "--clip-norm",
+        "--clip-value",
+        "--label-smoothing",
+        "--huber-delta",
+        "--step-epochs",
+        "--step-factor",
+        "--plateau-factor",
+        "--plateau-patience",
+        "--plateau-min-lr",
+        "--keep-best",
+        "--pen-digits",
+        "--not-digits",
+        "--beta-1",
+        "--clean-epochs",
+    ):
+        assert flag in helped.stdout, flag
+    done = run_cli("train", "--model", "mlp_small", "--l2", "5", store=private_store)
+    assert done.returncode != 0
+    assert "l2 must be between 0 and 0.1" in done.stdout + done.stderr
