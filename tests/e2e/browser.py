@@ -272,7 +272,10 @@ class StreamlitPage:
         return int(sum(counts))
 
     def _trace(self, points: Sequence[Sequence[float]], steps: int) -> None:
-        box = self.canvas().bounding_box()
+        canvas = self.canvas()
+        # After Clear the canvas is remounted; under load it can take a moment to reappear.
+        canvas.wait_for(state="visible", timeout=RUN_TIMEOUT_MS)
+        box = canvas.bounding_box()
         assert box is not None, "the canvas is not visible"
         left, top = box["x"], box["y"]
         # Playwright wants plain floats, not numpy scalars.
