@@ -16,6 +16,7 @@ from digitlab.config import (
     recipe,
 )
 from digitlab.export import FORMATS
+from digitlab.search_cli import add_search_parser
 from digitlab.zoo import DEFAULT_MODEL, ZOO
 
 
@@ -397,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="small sizes: runs in seconds")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(run=cmd_bench)
+
+    add_search_parser(commands)  # digitlab/search_cli.py
     return parser
 
 
