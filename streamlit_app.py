@@ -11,6 +11,7 @@ page = st.navigation(
     [
         st.Page(f"{PAGES}/draw.py", title="Draw", icon=":material/draw:", default=True),
         st.Page(f"{PAGES}/runs.py", title="Runs", icon=":material/history:"),
+        st.Page(f"{PAGES}/search.py", title="Search", icon=":material/tune:"),
         st.Page(f"{PAGES}/evaluate.py", title="Evaluate", icon=":material/analytics:"),
         st.Page(f"{PAGES}/export.py", title="Export", icon=":material/download:"),
     ]
