@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -29,6 +28,7 @@ import numpy as np
 
 from digitlab import store
 from digitlab.atomic import atomic_path
+from digitlab.child import run_in_child
 from digitlab.data import at_input_size, load_mnist
 from digitlab.metrics import classification_metrics, model_outputs, regression_metrics
 from digitlab.predict import Predictor
@@ -167,42 +167,8 @@ def _write_in_child(run_id: str, fmt: str, out: str) -> str:
 
 
 def in_child(task: str, *args: str) -> Any:
-    """Run one of `_CHILD_TASKS` in a fresh Python process and return its result.
-
-    A plain subprocess rather than multiprocessing: under Streamlit, `__main__` is the app
-    script, which a spawned multiprocessing child would run again.
-    """
-    package_root = str(Path(__file__).resolve().parent.parent)
-    paths = [package_root, os.environ.get("PYTHONPATH", "")]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in paths if path)}
-    code = "import sys; from digitlab.export import _child_main; _child_main(sys.argv[1:])"
-    done = subprocess.run(
-        [sys.executable, "-c", code, task, *args], capture_output=True, text=True, env=env
-    )
-    try:
-        answer = json.loads(done.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise ExportError(
-            f"The export process failed (exit code {done.returncode}): {last}"
-        ) from None
-    if "error" in answer:
-        raise ExportError(answer["error"])
-    return answer["result"]
-
-
-def _child_main(argv: list[str]) -> None:
-    """The child's side of `in_child`: one JSON line on stdout, everything else on stderr."""
-    from digitlab.data import DataError
-
-    task, *args = argv
-    result_stream, sys.stdout = sys.stdout, sys.stderr  # converters print; keep them apart
-    try:
-        answer = {"result": _CHILD_TASKS[task](*args)}
-    except (ExportError, store.StoreError, DataError) as error:
-        answer = {"error": str(error)}
-    result_stream.write(json.dumps(answer) + "\n")
-    result_stream.flush()
+    """Run an export task in a fresh process (digitlab.child); failures are ExportErrors."""
+    return run_in_child(task, *args, error=ExportError)
 
 
 def export_model(run: store.Run, fmt: str, out: Path, model=None) -> Path:
@@ -408,8 +374,6 @@ def report(run: store.Run, root: Path | None = None) -> dict[str, Any]:
     except (OSError, ValueError):
         return in_child("measure", run.id, str(folder))
 
-
-_CHILD_TASKS = {"write": _write_in_child, "measure": _measure_in_child}
 
 
 def report_table(result: dict[str, Any]) -> str:
