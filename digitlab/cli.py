@@ -17,7 +17,7 @@ from digitlab.config import (
 )
 from digitlab.export import FORMATS
 from digitlab.search_cli import add_search_parser
-from digitlab.zoo import DEFAULT_MODEL, ZOO
+from digitlab.zoo import ANSWERING, DEFAULT_MODEL, ZOO
 
 
 def _print_json(value) -> None:
@@ -291,6 +291,22 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    """Make an ensemble of 2 to 5 runs: stored as a run, measured on MNIST test."""
+    from digitlab.ensemble import make_ensemble, members
+
+    run = make_ensemble(args.ids)
+    row = {**_run_row(run), "members": members(run), "all_agree": run.metrics["all_agree"]}
+    if args.json:
+        _print_json(row)
+        return 0
+    print(f"Ensemble run {run.id}: {run.accuracy:.2%} on MNIST test.")
+    for member in row["members"]:
+        print(f"  member {member['id']:<10} {member['model']:<10} {member['accuracy']:.2%}")
+    print(f"All members agree on {row['all_agree']:.2%} of the test images.")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from digitlab.serve import run
 
@@ -360,33 +376,38 @@ def build_parser() -> argparse.ArgumentParser:
     runs = commands.add_parser("runs", help="list, show, delete or promote trained runs")
     runs.add_argument("action", choices=("list", "show", "delete", "promote"))
     runs.add_argument("id", nargs="?", help="a run id: a number, or a zoo name for a shipped run")
-    runs.add_argument("--model", choices=list(ZOO), help="list: only runs of this model")
+    runs.add_argument("--model", choices=list(ANSWERING), help="list: only runs of this model")
     runs.add_argument("--json", action="store_true", help="print JSON")
     runs.set_defaults(run=cmd_runs)
 
     run_help = "a run id (see `runs list`) instead of the model's default run"
     predict = commands.add_parser("predict", help="predict the digit in image files")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
-    predict.add_argument("--model", default=DEFAULT_MODEL, choices=list(ZOO))
+    predict.add_argument("--model", default=DEFAULT_MODEL, choices=list(ANSWERING))
     predict.add_argument("--run", dest="run_id", help=run_help)
     predict.add_argument("--temperature", type=_positive_temperature, default=1.0)
     predict.add_argument("--json", action="store_true", help="one JSON object per image")
     predict.set_defaults(run=cmd_predict)
 
     evaluate = commands.add_parser("evaluate", help="accuracy, per-class scores, calibration")
-    evaluate.add_argument("--model", default=DEFAULT_MODEL, choices=list(ZOO))
+    evaluate.add_argument("--model", default=DEFAULT_MODEL, choices=list(ANSWERING))
     evaluate.add_argument("--run", dest="run_id", help=run_help)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.set_defaults(run=cmd_evaluate)
 
     export = commands.add_parser("export", help="export a model, or measure every format")
-    export.add_argument("--model", default=DEFAULT_MODEL, choices=list(ZOO))
+    export.add_argument("--model", default=DEFAULT_MODEL, choices=list(ANSWERING))
     export.add_argument("--run", dest="run_id", help=run_help)
     export.add_argument("--format", choices=list(FORMATS))
     export.add_argument("--out", help="the file (a new folder for savedmodel) to write")
     export.add_argument("--report", action="store_true", help="size, accuracy, latency table")
     export.add_argument("--json", action="store_true", help="the report as one JSON object")
     export.set_defaults(run=cmd_export)
+
+    ensemble = commands.add_parser("ensemble", help="average 2 to 5 runs into one model")
+    ensemble.add_argument("ids", nargs="+", metavar="ID", help="run ids (see `runs list`)")
+    ensemble.add_argument("--json", action="store_true", help="print one JSON object")
+    ensemble.set_defaults(run=cmd_ensemble)
 
     serve = commands.add_parser("serve", help="HTTP API: POST /predict, GET /models, /health")
     serve.add_argument("--host", default="127.0.0.1")
@@ -412,9 +433,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as error:  # DataError, StoreError: one clear line, not a traceback
         from digitlab.data import DataError
+        from digitlab.ensemble import EnsembleError
         from digitlab.store import StoreError
 
-        if isinstance(error, DataError | StoreError):
+        if isinstance(error, DataError | EnsembleError | StoreError):
             print(f"error: {error}", file=sys.stderr)
             return 1
         raise

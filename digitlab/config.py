@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from digitlab.zoo import CLASSIFICATION, ZOO
+from digitlab.zoo import CLASSIFICATION, ENSEMBLE, ZOO
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
@@ -52,7 +52,7 @@ _RANGES: dict[str, tuple[float, float]] = {
 class TrainConfig:
     """Everything that determines a trained model; equal configs give equal models."""
 
-    model: str  # a name from the zoo (digitlab.zoo.ZOO)
+    model: str  # a name from the zoo (digitlab.zoo.ZOO), or "ensemble" for an ensemble's record
     epochs: int = 5  # passes over the training data
     batch_size: int = 128  # images per gradient step
     learning_rate: float = 1e-3  # initial step size of the optimizer
@@ -91,7 +91,7 @@ class TrainConfig:
     keep_best: bool = False  # store the weights of the best validation epoch, not the last
 
     def __post_init__(self) -> None:
-        if self.model not in ZOO:
+        if self.model not in ZOO and self.model != ENSEMBLE:  # an ensemble's record
             raise ConfigError(f"Unknown model {self.model!r}; choose one of {', '.join(ZOO)}.")
         for name, (low, high) in _RANGES.items():
             value = getattr(self, name)
@@ -111,7 +111,7 @@ class TrainConfig:
             raise ConfigError("early stopping needs a validation split above 0.")
         if self.reduce_lr_on_plateau and self.validation_split == 0:
             raise ConfigError("reduce-LR-on-plateau needs a validation split above 0.")
-        if self.not_digits and ZOO[self.model].task != CLASSIFICATION:
+        if self.not_digits and self.model in ZOO and ZOO[self.model].task != CLASSIFICATION:
             raise ConfigError("not_digits needs a classifier: a regression net can't abstain.")
         if self.keep_best and self.validation_split == 0:
             raise ConfigError("keeping the best epoch needs a validation split above 0.")

@@ -174,3 +174,29 @@ def build_model(name: str, dropout: float | None = None, l2: float = 0.0) -> ker
                 layer.kernel_regularizer = keras.regularizers.L2(l2)
                 layer.kernel.regularizer = layer.kernel_regularizer
     return model
+
+
+@keras.saving.register_keras_serializable(package="digitlab")
+class MeanProbability(layers.Layer):
+    """Members' logits (N, members, 10) -> log of their mean softmax probability (N, 10).
+
+    The log makes the output logits again: its softmax at temperature 1 is exactly the
+    mean of the members' probabilities, so everything that reads logits (evaluation,
+    export, the API) reads an ensemble unchanged. Registered, so safe-mode loading finds it.
+    """
+
+    def call(self, member_logits):
+        probabilities = keras.ops.softmax(member_logits, axis=-1)
+        return keras.ops.log(keras.ops.mean(probabilities, axis=1))
+
+
+def build_ensemble(members: list[keras.Model]) -> keras.Model:
+    """One Keras model that answers with the mean probability of trained 28x28 classifiers."""
+    inputs = keras.Input((28, 28, 1))
+    stacked = layers.Concatenate(axis=1)(
+        [
+            layers.Reshape((1, 10), name=f"member_{i}_logits")(m(inputs))
+            for i, m in enumerate(members)
+        ]
+    )
+    return keras.Model(inputs, MeanProbability(name="mean_probability")(stacked), name="ensemble")

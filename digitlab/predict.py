@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from digitlab import abstention
+from digitlab import abstention, ensemble
 from digitlab.data import at_input_size
 from digitlab.preprocess import preprocess
 from digitlab.store import Run
-from digitlab.zoo import CLASSIFICATION, ModelSpec, regression_digit
+from digitlab.zoo import CLASSIFICATION, ENSEMBLE, ModelSpec, regression_digit
 
 BLANK_MESSAGE = "Draw a digit: the canvas is empty or nearly empty."
 # Why a prediction abstained: nothing drawn, or a drawing the model doesn't take for a digit.
@@ -100,12 +100,18 @@ def interpret(
     Kept apart from the model call so the temperature can change without running the model.
     A classifier with an abstention threshold (abstention.py) abstains when its top
     probability at temperature 1 is below it: the temperature never changes that decision.
-    The probabilities stay in the Prediction, so a learner can see why.
+    The probabilities stay in the Prediction, so a learner can see why. An ensemble's
+    outputs are its members' logits, one row each (digitlab.ensemble).
     """
     if task == CLASSIFICATION:
-        probabilities = softmax(outputs, temperature)
+        outputs = np.asarray(outputs, np.float64)
+        if outputs.ndim == 2:  # an ensemble's members: T on each, then their mean
+            probabilities = ensemble.mean_probabilities(outputs, temperature)
+            outputs = ensemble.pooled_logits(outputs)
+        else:
+            probabilities = softmax(outputs, temperature)
         label = int(probabilities.argmax())
-        unsure = bool(abstention.abstains(np.asarray(outputs)[None], abstain_below)[0])
+        unsure = bool(abstention.abstains(outputs[None], abstain_below)[0])
         return Prediction(
             abstained=unsure,
             message=abstention.NOT_A_DIGIT_MESSAGE if unsure else "",
@@ -162,13 +168,33 @@ class NumpyPredictor(Predictor):
         return self._net(batch)[0].astype(np.float64)
 
 
+class EnsembleNet:
+    """An ensemble's members in numpy: (N, size, size, 1) -> each member's logits (N, M, 10)."""
+
+    def __init__(self, members: list) -> None:
+        self.members = members
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return np.stack([member(batch) for member in self.members], axis=1)
+
+
+def _numpy_net(run: Run):
+    from digitlab import numpy_net
+
+    if run.model != ENSEMBLE:
+        return numpy_net.load(run.model_file)
+    count = len(ensemble.members(run))
+    return EnsembleNet([numpy_net.load(ensemble.member_file(run, i)) for i in range(count)])
+
+
 def _ready_predictor(run: Run) -> Predictor:
-    """numpy where it can run the model (no TensorFlow needed), else Keras."""
+    """numpy where it can run the model (no TensorFlow needed), else Keras (an ensemble's
+    Keras model answers with its mean probability as logits, not each member's)."""
     from digitlab import numpy_net
 
     threshold = abstain_threshold(run)
     try:
-        return NumpyPredictor(numpy_net.load(run.model_file), run.spec, threshold)
+        return NumpyPredictor(_numpy_net(run), run.spec, threshold)
     except numpy_net.UnsupportedModel:
         return Predictor(run.load(), run.spec, threshold)
 

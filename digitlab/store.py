@@ -29,7 +29,7 @@ from typing import Any
 
 from digitlab.atomic import TEMP_PREFIX, atomic_path
 from digitlab.config import TrainConfig
-from digitlab.zoo import ZOO, ModelSpec, get_spec
+from digitlab.zoo import ENSEMBLE, ZOO, ModelSpec, get_spec
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,10 @@ RUNS_FOLDER = "runs"
 CACHE_FOLDER = "cache"
 MODEL_FILE = "model.keras"
 RECORD_FILE = "run.json"
+LOGS_FOLDER = "tensorboard"  # a run's TensorBoard logs, inside its folder
+# Logs of runs still training, outside runs/ so `tensorboard --logdir runs` shows stored
+# runs only; save_run moves them into the run's folder, reconcile removes the dead ones'.
+LOGS_TEMP_FOLDER = "tensorboard-tmp"
 ORPHAN_MAX_AGE_S = 3600  # a row-less folder of a live writer older than this is a leftover
 
 _SCHEMA = """
@@ -126,6 +130,8 @@ class Run:
     def load(self):
         """Load the Keras model in safe mode (no arbitrary code from the file)."""
         import keras  # late import: listing runs must not pay for TensorFlow
+
+        import digitlab.models  # noqa: F401  registers DigitLab's own layers (ensembles)
 
         try:
             return keras.saving.load_model(self.model_file, compile=False, safe_mode=True)
@@ -219,15 +225,9 @@ def reconcile(root: Path | None = None) -> dict[str, list[str]]:
     connection = _connect(root)
     runs_dir = root / RUNS_FOLDER
     known = {row["folder"]: row for row in connection.execute("SELECT id, folder FROM runs")}
-    removed, missing = [], []
-    for path in runs_dir.iterdir():
-        if path.name in known:
-            continue
-        age = time.time() - path.stat().st_mtime
-        if _writer_alive(path.name) and age < ORPHAN_MAX_AGE_S:
-            continue
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(path.name)
+    removed = _remove_leftovers(runs_dir, set(known))
+    removed_logs = _remove_leftovers(root / LOGS_TEMP_FOLDER, set())
+    missing = []
     for folder, row in known.items():
         if not (runs_dir / folder / MODEL_FILE).is_file():
             missing.append(str(row["id"]))
@@ -237,7 +237,21 @@ def reconcile(root: Path | None = None) -> dict[str, list[str]]:
                 "UPDATE runs SET missing = 1 WHERE id = ?", [(int(i),) for i in missing]
             )
         log.warning("Runs without a model folder, no longer offered: %s", ", ".join(missing))
-    return {"removed_folders": removed, "missing_runs": missing}
+    return {"removed_folders": removed, "missing_runs": missing, "removed_logs": removed_logs}
+
+
+def _remove_leftovers(parent: Path, keep: set[str]) -> list[str]:
+    """Remove the folders in `parent` not named in `keep`, but not a live writer's."""
+    removed = []
+    for path in parent.iterdir() if parent.is_dir() else ():
+        if path.name in keep:
+            continue
+        age = time.time() - path.stat().st_mtime
+        if _writer_alive(path.name) and age < ORPHAN_MAX_AGE_S:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return removed
 
 
 def _run_from_row(row: sqlite3.Row, root: Path, with_history: bool = False) -> Run:
@@ -389,6 +403,11 @@ def default_run(model: str, root: Path | None = None) -> Run:
         except StoreError as error:
             log.warning("The promoted run for %s is unusable: %s", model, error)
     run = shipped_run(model)
+    if run is None and model == ENSEMBLE:
+        raise StoreError(
+            "No ensemble yet: pick 2 to 5 runs on the Runs page and make one (or run "
+            "`python -m digitlab ensemble ID ID ...`)."
+        )
     if run is None:
         raise StoreError(f"No shipped model for {model!r} and none promoted: train one first.")
     return run
@@ -420,6 +439,15 @@ def _folder_name() -> str:
     return f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
 
+def new_logs_dir(root: Path | None = None) -> Path:
+    """An empty folder for a training run's TensorBoard logs until save_run moves it in."""
+    root = _root(root)
+    _connect(root)  # reconciles first: this process's own folder is never taken for a leftover
+    folder = root / LOGS_TEMP_FOLDER / _folder_name()
+    folder.mkdir(parents=True)
+    return folder
+
+
 def save_run(
     model,
     config: TrainConfig,
@@ -430,9 +458,13 @@ def save_run(
     batches: list[dict] | None = None,
     owner: str | None = None,
     root: Path | None = None,
+    extra_files: dict[str, Path] | None = None,
+    logs: Path | None = None,
 ) -> Run:
     """Store a trained model (a Keras model, or the bytes of a .keras file) as a new run:
-    its folder first, then its row."""
+    its folder first, then its row. `extra_files` (name in the folder -> a file to copy)
+    go into the folder before it appears. `logs` (a folder from new_logs_dir) moves in as
+    `tensorboard/` the same way, so a run's logs exist only with the run."""
     root = _root(root)
     _connect(root)  # creates the folders and the database, reconciles once
     created_at = time.time()
@@ -451,7 +483,12 @@ def save_run(
             (temp / MODEL_FILE).write_bytes(model)
         else:
             model.save(temp / MODEL_FILE)
+        for name, source in (extra_files or {}).items():
+            (temp / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, temp / name)
         (temp / RECORD_FILE).write_text(json.dumps(record, indent=1), encoding="utf-8")
+        if logs is not None:
+            shutil.move(logs, temp / LOGS_FOLDER)
     try:
         with _Write(root) as write:
             cursor = write.execute(

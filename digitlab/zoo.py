@@ -52,10 +52,17 @@ ZOO: dict[str, ModelSpec] = {
 }
 DEFAULT_MODEL = "digitnet"
 
+# Not an architecture one trains but a mean of 2 to 5 trained runs (digitlab.ensemble); its
+# runs are made on the Runs page or with `python -m digitlab ensemble`, never trained.
+ENSEMBLE = "ensemble"
+ENSEMBLE_SPEC = ModelSpec(ENSEMBLE, "Ensemble (the mean of 2-5 runs)", "DigitLab")
+# Every model a page or command can answer with: the zoo, then ensembles.
+ANSWERING = {**ZOO, ENSEMBLE: ENSEMBLE_SPEC}
+
 
 def get_spec(name: str) -> ModelSpec:
     try:
-        return ZOO[name]
+        return ANSWERING[name]
     except KeyError:
         raise KeyError(f"Unknown model {name!r}; choose one of {', '.join(ZOO)}.") from None
 

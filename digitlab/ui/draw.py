@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from digitlab import store
+from digitlab import ensemble, store
 from digitlab.data import at_input_size
 from digitlab.evaluate import calibrated_temperature
 from digitlab.predict import (
@@ -28,7 +28,7 @@ from digitlab.ui.runtime import KERAS, RUNTIMES, predictor_for, runtime_selector
 from digitlab.ui.temperature import temperature_slider
 from digitlab.ui.upload import uploaded_image
 from digitlab.ui.widgets import run_selector, zoo_selector
-from digitlab.zoo import REGRESSION, ZOO
+from digitlab.zoo import ENSEMBLE, REGRESSION, get_spec
 
 DRAW, UPLOAD = "Draw", "Upload"
 NO_DIGIT_MESSAGE = "No digit found: upload an image of one handwritten digit."
@@ -125,6 +125,31 @@ def show_softmax_by_hand(outputs: np.ndarray, temperature: float) -> None:
         )
 
 
+def _member_name(member: dict) -> str:
+    shipped = not str(member["id"]).isdigit()
+    return f"{member['model']} ({'shipped' if shipped else 'run ' + str(member['id'])})"
+
+
+def show_members(run: store.Run, member_logits: np.ndarray, temperature: float) -> None:
+    """An ensemble's members: how many agree with it, and how far apart they are."""
+    voted = ensemble.votes(member_logits, temperature)
+    st.caption(
+        f"{voted['agree']} of {voted['members']} members say {voted['label']}; their "
+        f"probabilities for it run from {voted['lowest']:.1%} to {voted['highest']:.1%}."
+    )
+    with st.expander("Each member's answer"):
+        rows = [
+            {"member": _member_name(member), "says": row["digit"], "confidence": row["confidence"]}
+            for member, row in zip(ensemble.members(run), voted["each"], strict=True)
+        ]
+        percent = st.column_config.NumberColumn(format="percent")
+        st.dataframe(rows, hide_index=True, column_config={"confidence": percent})
+        st.caption(
+            f"The temperature T = {temperature:g} reshapes each member's probabilities; "
+            "the ensemble's are their mean."
+        )
+
+
 def render() -> None:
     st.title("Draw a digit")
     settings = st.columns([1, 1])
@@ -133,10 +158,11 @@ def render() -> None:
         try:
             run = run_selector(name)
         except store.StoreError as error:
-            st.error(f"{error} Use the Retrain panel in the sidebar to train it.")
+            hint = "" if name == ENSEMBLE else " Use the Retrain panel in the sidebar to train it."
+            st.error(f"{error}{hint}")
             return
         runtime = runtime_selector()
-    spec = ZOO[name]
+    spec = get_spec(name)
     with settings[1]:
         # Read from the stored evaluation: no MNIST and no model run on the drawing page.
         temperature = temperature_slider(calibrated_temperature(run))
@@ -166,7 +192,9 @@ def render() -> None:
         prediction = interpret(outputs, spec.task, temperature, abstain_threshold(run))
     with result_column:
         show_prediction(prediction, spec.task)
-        if prediction.probabilities is not None:
+        if prediction.probabilities is not None and np.ndim(outputs) == 2:
+            show_members(run, outputs, temperature)
+        elif prediction.probabilities is not None:
             show_softmax_by_hand(outputs, temperature)
     st.caption(f"Answered by {spec.title}: {state.run_label(run)}.")
     if runtime != KERAS:

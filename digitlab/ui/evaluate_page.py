@@ -8,7 +8,7 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from digitlab import explain
+from digitlab import ensemble, explain
 from digitlab.data import DataError, load_mnist
 from digitlab.evaluate import (
     HANDWRITING,
@@ -18,12 +18,12 @@ from digitlab.evaluate import (
     per_class_scores,
 )
 from digitlab.hints import curve_hints
-from digitlab.store import StoreError, curves
+from digitlab.store import Run, StoreError, curves
 from digitlab.ui import charts, state
 from digitlab.ui.explain import cached_evaluation
 from digitlab.ui.handwriting import show_handwriting
 from digitlab.ui.widgets import run_selector, zoo_selector
-from digitlab.zoo import CLASSIFICATION
+from digitlab.zoo import CLASSIFICATION, ENSEMBLE
 
 GALLERY_SIZE = 12  # images of one confusion cell
 GALLERY_COLUMNS = 6
@@ -56,6 +56,20 @@ def show_headline(evaluation: Evaluation) -> None:
     )
     fitted = f"Fitted on the {s['calibration_split']}."
     temperature.metric("Fitted temperature", f"{s['temperature']:.2f}", help=fitted)
+
+
+def show_members(run: Run, summary: dict) -> None:
+    """An ensemble's accuracy beside each member's: what averaging them bought."""
+    rows = [{"model": "the ensemble", "run": run.id, "accuracy": summary["accuracy"]}]
+    rows += [
+        {"model": m["model"], "run": m["id"], "accuracy": m["accuracy"]}
+        for m in ensemble.members(run)
+    ]
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(rows, hide_index=True, column_config={"accuracy": percent})
+    agree = run.metrics.get("all_agree")
+    if agree is not None:
+        st.caption(f"All members give the same digit on {agree:.2%} of the test images.")
 
 
 def show_per_class(confusion: np.ndarray) -> None:
@@ -194,6 +208,8 @@ def render() -> None:
         st.error(str(error))
         return
     show_headline(evaluation)
+    if run.model == ENSEMBLE:
+        show_members(run, evaluation.summary)
 
     st.subheader("Where it errs")
     confusion = confusion_matrix(evaluation.labels, evaluation.predictions)
@@ -227,4 +243,7 @@ def render() -> None:
         show_handwriting(evaluation.summary.get(HANDWRITING))
 
     st.subheader("Training curves")
-    show_history(curves(run)[0], evaluation.task)
+    if run.model == ENSEMBLE:
+        st.caption("An ensemble isn't trained: its members' curves are on the Runs page.")
+    else:
+        show_history(curves(run)[0], evaluation.task)

@@ -10,8 +10,9 @@ from digitlab import store
 from digitlab.config import differences
 from digitlab.data import DataError
 from digitlab.ui import charts, state
+from digitlab.ui.ensemble_maker import show_ensemble_maker
 from digitlab.ui.explain import cached_evaluation
-from digitlab.zoo import REGRESSION, ZOO
+from digitlab.zoo import ANSWERING, REGRESSION
 
 ALL = "all models"
 MAX_COMPARED = 6
@@ -38,7 +39,7 @@ def run_rows(runs: list[store.Run]) -> list[dict]:
                 "seconds": round(run.seconds, 1),
                 "when": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at)),
                 "origin": origin(run),
-                "in use": state.chosen_run(run.model).id == run.id,
+                "in use": state.in_use(run),
             }
         )
     return rows
@@ -98,7 +99,7 @@ def show_actions(runs: list[store.Run]) -> None:
         on_click=_use,
         args=(run,),
         key="use_run",
-        disabled=state.chosen_run(run.model).id == run.id,
+        disabled=state.in_use(run),
         help="This run answers your drawings on every page; nobody else's change.",
     )
     delete.button(
@@ -121,13 +122,14 @@ def render() -> None:
         "the shipped ones. Compare their curves, pick the one that answers your drawings, "
         "or delete your own. Other sessions' runs are private to them."
     )
-    model = st.selectbox("Model", [ALL, *ZOO], key="runs_model")
+    model = st.selectbox("Model", [ALL, *ANSWERING], key="runs_model")
     runs = state.visible_runs(None if model == ALL else model)
     if not runs:
         st.info("No runs yet: train one from the sidebar.")
         return
     show_table(runs)
     show_actions(runs)
+    show_ensemble_maker(state.visible_runs())
 
     st.subheader("Compare")
     labels = {run.id: f"{run.model}: {state.run_label(run)}" for run in runs}

@@ -50,6 +50,14 @@ def chosen_run(model: str) -> store.Run:
     return store.default_run(model)
 
 
+def in_use(run: store.Run) -> bool:
+    """Whether this run answers this session for its architecture (or ensemble)."""
+    try:
+        return chosen_run(run.model).id == run.id
+    except store.StoreError:  # an ensemble nobody chose yet: none answers
+        return False
+
+
 def choose_run(model: str, run_id: str | None) -> None:
     """Make a run this session's model for its architecture (None: back to the default)."""
     if run_id is None:

@@ -8,18 +8,18 @@ import streamlit as st
 
 from digitlab import store
 from digitlab.ui import state
-from digitlab.zoo import DEFAULT_MODEL, ZOO
+from digitlab.zoo import ANSWERING, DEFAULT_MODEL
 
 VERSION_CHOICES = 20  # newest runs offered in the selector; the Runs page lists them all
 
 
 def zoo_selector(key: str, default: str = DEFAULT_MODEL, **options: Any) -> str:
-    """A selectbox over the zoo, each entry with its short description."""
+    """A selectbox over the zoo and ensembles, each entry with its short description."""
     return st.selectbox(
         "Model",
-        options=list(ZOO),
-        index=list(ZOO).index(default),
-        format_func=lambda name: f"{name} — {ZOO[name].title}",
+        options=list(ANSWERING),
+        index=list(ANSWERING).index(default),
+        format_func=lambda name: f"{name} — {ANSWERING[name].title}",
         key=key,
         **options,
     )
@@ -41,7 +41,10 @@ def run_selector(model: str) -> store.Run:
     choices = {run.id: run for run in runs[:VERSION_CHOICES]}
     choices.update({run.id: run for run in runs if run.shipped})
     choices.setdefault(current.id, current)
-    default_id = store.default_run(model).id
+    try:
+        default_id = store.default_run(model).id
+    except store.StoreError:  # ensembles: none is the server's default
+        default_id = None
     key = f"version_{model}"
     labels = {
         run_id: state.run_label(run) + (" (server default)" if run_id == default_id else "")

@@ -1,0 +1,145 @@
+"""Ensembles: made from real shipped runs, checked against their members' mean probability,
+exported, served by the predictor, and shown on the Draw, Evaluate and Runs pages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from digitlab import ensemble, export, store
+from digitlab.predict import interpret, load_predictor, softmax
+from digitlab.zoo import CLASSIFICATION, ENSEMBLE
+
+from helpers import PAGES, drawn_seven, metric, new_app, run_cli
+
+MEMBERS = ["mlp_small", "cnn_small"]
+
+
+@pytest.fixture(scope="module")
+def made(mnist, tmp_path_factory: pytest.TempPathFactory):
+    """An ensemble of two shipped runs, in a store of this module's own."""
+    root = tmp_path_factory.mktemp("ensemble-store")
+    return root, ensemble.make_ensemble(MEMBERS, root=root)
+
+
+def members_probabilities(images: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """The oracle: each member run loaded on its own, softmax at T, then the plain mean."""
+    each = [
+        softmax(np.asarray(store.shipped_run(name).load()(images, training=False)), temperature)
+        for name in MEMBERS
+    ]
+    return np.mean(each, axis=0)
+
+
+def test_unsuitable_members_are_refused_in_words():
+    shipped = store.shipped_run
+    refused = {
+        ("mlp",): "needs 2 to 5 runs; 1 were given",
+        ("mlp", "cnn", "cnn_small", "cnn_bn", "mlp_small", "digitnet"): "6 were given",
+        ("mlp", "mlp"): "once",
+        ("mlp", "regression"): "predicts a number",
+        ("mlp", "tiny20"): "reads 20x20 images",
+    }
+    for names, message in refused.items():
+        with pytest.raises(ensemble.EnsembleError, match=message):
+            ensemble.check_members([shipped(name) for name in names])
+
+
+def test_the_ensemble_answers_with_its_members_mean_probability(made, mnist):
+    root, run = made
+    assert run.model == ENSEMBLE and run.spec.task == CLASSIFICATION
+    images = (mnist.x_test[:200] / np.float32(255))[..., None]
+    pooled = np.asarray(run.load()(images, training=False))  # the stored Keras model
+    np.testing.assert_allclose(softmax(pooled), members_probabilities(images), atol=1e-5)
+
+    predictor = load_predictor(run)  # the drawing path: each member in numpy
+    for temperature in (1.0, 2.5):
+        expected = members_probabilities(images[:5], temperature)
+        for image, probabilities in zip(images[:5, :, :, 0], expected, strict=True):
+            member_logits = predictor.raw_outputs(image)
+            assert member_logits.shape == (2, 10)
+            answer = interpret(member_logits, CLASSIFICATION, temperature)
+            np.testing.assert_allclose(answer.probabilities, probabilities, atol=1e-5)
+
+
+def test_its_record_holds_its_and_each_members_accuracy(made, mnist):
+    root, run = made
+    labels = mnist.y_test
+    images = (mnist.x_test / np.float32(255))[..., None]
+    expected = (members_probabilities(images).argmax(axis=1) == labels).mean()
+    assert run.accuracy == pytest.approx(expected, abs=1e-4)
+    recorded = {m["id"]: m["accuracy"] for m in ensemble.members(run)}
+    assert list(recorded) == MEMBERS
+    for name, accuracy in recorded.items():
+        assert accuracy == pytest.approx(store.shipped_run(name).accuracy, abs=1e-4)
+    assert 0.9 < run.metrics["all_agree"] <= 1.0
+    assert "abstain_below" not in run.metrics  # neither member learnt to abstain
+    assert [r.id for r in store.list_runs(ENSEMBLE, root=root)] == [run.id]
+
+
+def test_it_stands_alone_from_its_members_files(made):
+    _, run = made
+    for index, name in enumerate(MEMBERS):
+        copy = ensemble.member_file(run, index)
+        assert copy.read_bytes() == store.shipped_run(name).model_file.read_bytes()
+
+
+def test_it_exports_as_one_file_that_agrees(made, mnist, tmp_path: Path, monkeypatch):
+    root, run = made
+    monkeypatch.setenv("DIGITLAB_STORE_DIR", str(root))  # the export child reads this store
+    images = mnist.x_test[:300] / np.float32(255)
+    expected = members_probabilities(images[..., None])
+    tflite = export.export_model(run, "tflite", tmp_path / "ensemble.tflite")
+    predictor = export.TFLitePredictor(tflite, run.spec)
+    answered = np.array([softmax(predictor.raw_outputs(image)) for image in images])
+    np.testing.assert_allclose(answered, expected, atol=1e-4)
+    assert (answered.argmax(1) == expected.argmax(1)).all()
+
+    import tensorflow as tf
+
+    saved = export.export_model(run, "savedmodel", tmp_path / "savedmodel")
+    signature = tf.saved_model.load(str(saved)).signatures["serving_default"]
+    probabilities = signature(images=tf.constant(images))["probabilities"].numpy()
+    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+
+
+def test_the_cli_makes_lists_and_refuses(tmp_path: Path):
+    made = run_cli("ensemble", "mlp_small", "mlp", "--json", store=tmp_path)
+    assert made.returncode == 0, made.stderr
+    row = json.loads(made.stdout)
+    assert row["model"] == ENSEMBLE and [m["id"] for m in row["members"]] == ["mlp_small", "mlp"]
+    listed = run_cli("runs", "list", "--model", ENSEMBLE, "--json", store=tmp_path)
+    assert [r["id"] for r in json.loads(listed.stdout)] == [row["id"]]
+    refused = run_cli("ensemble", "mlp", "regression", store=tmp_path)
+    assert refused.returncode == 1 and "predicts a number" in refused.stderr
+    none_yet = run_cli("predict", "--model", ENSEMBLE, "x.png", store=tmp_path / "empty")
+    assert none_yet.returncode == 1 and "No ensemble yet" in none_yet.stderr
+
+
+def test_the_pages_show_the_members(made, monkeypatch):
+    root, run = made
+    monkeypatch.setenv("DIGITLAB_STORE_DIR", str(root))
+    app = new_app(ENSEMBLE, drawn_seven())
+    app.session_state[f"run_for_{ENSEMBLE}"] = run.id
+    app.run()
+    assert not app.exception
+    assert metric(app, "Prediction") == "7"
+    agreement = next(c.value for c in app.caption if "members say" in c.value)
+    assert agreement.startswith("2 of 2 members say 7")
+    members_table = app.dataframe[-1].value
+    assert list(members_table["says"]) == [7, 7]
+
+    # The first evaluation on a fresh machine also draws the held-out pen digits (minutes).
+    app.switch_page(PAGES["evaluate"]).run(timeout=600)
+    assert not app.exception
+    table = next(df.value for df in app.dataframe if "run" in df.value.columns)
+    assert list(table["run"]) == [run.id, *MEMBERS]
+
+
+def test_a_session_without_an_ensemble_is_told_how_to_make_one():
+    app = new_app(ENSEMBLE).run()
+    assert not app.exception
+    assert "No ensemble yet" in app.error[0].value
