@@ -131,7 +131,7 @@ def test_the_cli_search_prints_its_trials_as_json(mnist, private_store):
 def test_the_search_page_runs_a_search_and_uses_the_best(mnist):
     app = new_app("tiny20")
     app.session_state["session_owner"] = ME
-    app = app.run().switch_page("digitlab/ui/pages/search.py").run()
+    app = app.switch_page("digitlab/ui/pages/search.py").run()  # straight to it
     assert not app.exception
     assert app.title[0].value == "Search"
     assert any("Expected: about" in caption.value for caption in app.caption)

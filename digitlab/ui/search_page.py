@@ -53,7 +53,12 @@ def settings_widgets() -> SearchSettings | None:
         "Epochs per trial", 1, 100, base.epochs, key=f"search_epochs_{model}"
     )
     samples = right.number_input(
-        "Training images", 100, 60_000, base.train_samples, step=1000, key=f"search_images_{model}"
+        "Training images per trial",
+        100,
+        60_000,
+        base.train_samples,
+        step=1000,
+        key=f"search_images_{model}",
     )
     st.markdown("**Ranges** (each trial samples one value of each)")
     learning_rate = st.select_slider(
@@ -115,8 +120,9 @@ def show_best(snapshot: dict) -> None:
         return
     model = snapshot["model"]
     text, use = st.columns([3, 1], vertical_alignment="center")
+    so_far = " so far" if snapshot["status"] == "running" else ""
     text.success(
-        f"Best so far: trial {best['trial']} (run {best['run']}), {snapshot['objective']} "
+        f"Best{so_far}: trial {best['trial']} (run {best['run']}), {snapshot['objective']} "
         f"{best['score']:.4f}, {best['test_accuracy']:.2%} on MNIST test."
     )
     use.button(
@@ -155,6 +161,8 @@ def show_search() -> None:
             hide_index=True,
             column_config={
                 "score": st.column_config.NumberColumn(snapshot["objective"], format="%.4f"),
+                "learning_rate": st.column_config.NumberColumn("learning rate", format="%.3g"),
+                "l2": st.column_config.NumberColumn("L2", format="%.3g"),
                 "test_accuracy": st.column_config.NumberColumn("MNIST test", format="percent"),
                 "pruned": st.column_config.CheckboxColumn("pruned"),
             },
@@ -209,5 +217,5 @@ def render() -> None:
     if start and settings is not None and not running:
         search = Search(settings, job_queue(), owner=state.session_owner()).start()
         _searches()[state.session_owner()] = search
-        running = True
+        st.rerun()  # once more, so that Start shows disabled while the search runs
     st.fragment(show_search, run_every=POLL_SECONDS if running else None)()
