@@ -1,5 +1,11 @@
 """The drawing canvas, behind one small function.
 
+Clear hands the canvas a new, empty drawing rather than remounting it (a new key): a
+remount threw away a stroke begun while it happened. The component empties itself when its
+`initial_drawing` changes, and a pen stroke under way then is kept: it becomes part of the
+drawing when the pen lifts. The canvas's own toolbar (it shows when the mouse is over the
+canvas) also has Undo and a bin that clears in the browser at once.
+
 AppTest cannot draw on the canvas component (it renders, but returns no image), so tests
 put an RGBA array into `st.session_state[INJECTED_IMAGE]` instead; a real browser never
 sets that key.
@@ -15,10 +21,20 @@ STROKE_WIDTH = CANVAS_SIZE // 14  # about MNIST's stroke width relative to its 2
 INJECTED_IMAGE = "digitlab_injected_canvas"
 
 
+CLEARS_KEY = "canvas_clears"
+UNDO_LABEL = "Undo"  # the toolbar's own name for its button
+
+
 def clear_canvas() -> None:
-    """A new key remounts the component empty (a button callback, so it runs first)."""
-    st.session_state["canvas_generation"] = st.session_state.get("canvas_generation", 0) + 1
+    """A button callback (it runs before the canvas is drawn): empty the canvas."""
+    st.session_state[CLEARS_KEY] = st.session_state.get(CLEARS_KEY, 0) + 1
     st.session_state.pop(INJECTED_IMAGE, None)
+
+
+def _empty_drawing() -> dict:
+    # The component redraws only when this differs from the last one it got, so each Clear
+    # gives an empty drawing that differs from the one before (the version field is free).
+    return {"version": f"clear-{st.session_state.get(CLEARS_KEY, 0)}", "objects": []}
 
 
 def drawing_canvas() -> np.ndarray | None:
@@ -26,7 +42,6 @@ def drawing_canvas() -> np.ndarray | None:
     # Imported here: the component registers itself on import, which needs a running app.
     from streamlit_drawable_canvas import st_canvas
 
-    generation = st.session_state.get("canvas_generation", 0)
     result = st_canvas(
         stroke_width=STROKE_WIDTH,
         stroke_color="#000000",
@@ -34,8 +49,9 @@ def drawing_canvas() -> np.ndarray | None:
         height=CANVAS_SIZE,
         width=CANVAS_SIZE,
         drawing_mode="freedraw",
+        initial_drawing=_empty_drawing(),
         return_image_data=True,
-        key=f"canvas-{generation}",
+        key="canvas",
     )
     injected = st.session_state.get(INJECTED_IMAGE)
     if injected is not None:

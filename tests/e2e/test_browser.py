@@ -26,6 +26,7 @@ from digitlab.pendigits import (
     fit_to_canvas,
     sample_balanced,
 )
+from digitlab.ui.canvas import UNDO_LABEL
 
 from .browser import BLANK, StreamlitPage, new_tab
 
@@ -73,7 +74,7 @@ def canvas_strokes(digit: PenDigit) -> list[Stroke]:
 
 
 def clear_button(app: StreamlitPage) -> Locator:
-    return app.page.get_by_role("button", name="Clear")
+    return app.page.get_by_role("button", name="Clear", exact=True)
 
 
 def percent(text: str | None) -> float:
@@ -305,7 +306,8 @@ def test_temperature_slider_flattens_the_bars(app: StreamlitPage) -> None:
 
 
 def test_clear_empties_the_canvas_and_the_prediction(app: StreamlitPage) -> None:
-    """The app's own Clear button: no ink left on the canvas, and the Prediction is "—"."""
+    """Clear: no ink left on the canvas, and the Prediction is "—"; Undo takes back the
+    last stroke only."""
     app.draw(ONE)
     assert app.prediction() != BLANK
     assert app.ink_pixels() > 0
@@ -313,6 +315,26 @@ def test_clear_empties_the_canvas_and_the_prediction(app: StreamlitPage) -> None
     app.click_and_wait(clear_button(app))
     app.expect_blank()
     assert app.ink_pixels() == 0
+
+    app.draw(ONE)
+    one_stroke = app.ink_pixels()
+    app.draw([[[60.0, 140.0], [220.0, 140.0]]])  # a second stroke across it
+    assert app.ink_pixels() > one_stroke
+    app.click_and_wait(app.page.get_by_role("button", name=UNDO_LABEL, exact=True))
+    assert app.ink_pixels() == pytest.approx(one_stroke, rel=0.02)  # redrawn, same ink
+    assert app.prediction() != BLANK
+
+
+def test_a_stroke_right_after_clear_is_always_answered(app: StreamlitPage) -> None:
+    """Twelve times: Clear, and 50 ms later a new digit; every one gets its answer."""
+    app.draw(ONE)
+    for round_number in range(12):
+        clear_button(app).click()
+        app.page.wait_for_timeout(50)  # no waiting for the app: draw as a person would
+        app.draw(ONE)
+        app.wait_until_quiet()
+        assert app.ink_pixels() > 0, f"round {round_number}: the stroke was lost"
+        assert app.prediction() != BLANK, f"round {round_number}: no answer"
 
 
 def test_model_selector_switches_models(app: StreamlitPage) -> None:

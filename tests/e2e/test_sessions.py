@@ -19,7 +19,7 @@ from digitlab import store
 from digitlab.config import TrainConfig
 
 from .browser import BLANK, REPO_ROOT, StreamlitPage, new_tab, streamlit_server
-from .test_browser import ONE, choose_model_to_train, set_number
+from .test_browser import ONE, choose_model_to_train, clear_button, set_number
 
 APP_SCRIPT = REPO_ROOT / "streamlit_app.py"
 DRAWING_DEADLINE_S = 1.0  # a drawing session's answer while another session trains
@@ -61,7 +61,7 @@ def stop_job(session: StreamlitPage, sidebar: Locator) -> None:
 def stroke_latencies(session: StreamlitPage, count: int) -> list[float]:
     """Pen-up to the new Prediction on screen, measured in the page, `count` times."""
     focus(session)
-    clear = session.page.get_by_role("button", name="Clear")
+    clear = clear_button(session)
     waits = []
     for _ in range(count):
         waits.append(session.stroke_with_latency(ONE[0]))
@@ -133,7 +133,7 @@ def test_memory_stays_flat_over_many_predictions(browser: Browser, app_url: str)
         pytest.skip("reading a process's memory needs /proc")
     port = urlparse(app_url).port
     session = open_session(browser, app_url)
-    clear = session.page.get_by_role("button", name="Clear")
+    clear = clear_button(session)
     slider = session.page.get_by_role("slider", name="Softmax temperature")
 
     def one_round(index: int) -> None:
@@ -185,7 +185,7 @@ def answer(session: StreamlitPage) -> tuple[str, str | None, str]:
 
 def redraw(session: StreamlitPage) -> tuple[str, str | None, str]:
     focus(session)
-    session.click_and_wait(session.page.get_by_role("button", name="Clear"))
+    session.click_and_wait(clear_button(session))
     session.draw(ONE)
     return answer(session)
 
