@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import shutil
 import tempfile
 import time
 import warnings
@@ -22,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from digitlab import abstention, data, handdrawn, store
+from digitlab import abstention, data, handdrawn, runlog, store
 from digitlab.augment import make_augment_fn
 from digitlab.config import MNIST_TRAIN_SIZE, TrainConfig
 from digitlab.metrics import model_outputs, score_on_test_set
@@ -339,10 +340,12 @@ def train_model(
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
     on_phase: PhaseFn = _no_phase,
+    logs: Path | None = None,
 ) -> TrainedModel:
-    """Fit `config` and score it on the MNIST test set; stores nothing."""
+    """Fit `config` and score it on the MNIST test set; stores nothing (TensorBoard logs
+    go to `logs` if given)."""
     started = time.perf_counter()
-    model, history, progress, split = fit(config, on_progress, should_stop, on_phase)
+    model, history, progress, split = fit(config, on_progress, should_stop, on_phase, logs)
     elapsed = time.perf_counter() - started
     batches = _thin(progress.batch_rows)
     if progress.diverged_at is not None:
@@ -389,22 +392,28 @@ def train(
     if cached is not None:
         message = f"Trained before with exactly these settings: {cached.describe()}."
         return TrainResult(CACHED, config, cached, message, cached.history or {})
-    trained = train_model(config, on_progress, should_stop, on_phase)
-    if trained.status != TRAINED:
-        return TrainResult(
-            trained.status, config, None, trained.message, trained.history, trained.seconds
+    logs = store.new_logs_dir(root)
+    try:
+        trained = train_model(config, on_progress, should_stop, on_phase, logs)
+        if trained.status != TRAINED:
+            return TrainResult(
+                trained.status, config, None, trained.message, trained.history, trained.seconds
+            )
+        on_phase("saving")
+        run = store.save_run(
+            trained.model,
+            config,
+            trained.history,
+            trained.metrics,
+            seconds=round(time.perf_counter() - started, 2),
+            batches=trained.batches,
+            owner=owner,
+            root=root,
+            logs=logs,
         )
-    on_phase("saving")
-    run = store.save_run(
-        trained.model,
-        config,
-        trained.history,
-        trained.metrics,
-        seconds=round(time.perf_counter() - started, 2),
-        batches=trained.batches,
-        owner=owner,
-        root=root,
-    )
+    finally:
+        # Stored, the logs moved into the run; stopped, diverged or failed, none may stay.
+        shutil.rmtree(logs, ignore_errors=True)
     message = store.stored_message(run)
     return TrainResult(TRAINED, config, run, message, trained.history, trained.seconds)
 
@@ -427,9 +436,11 @@ def fit(
     on_progress: ProgressFn | None = None,
     should_stop: StopFn | None = None,
     on_phase: PhaseFn = _no_phase,
+    logs: Path | None = None,
 ):
     """Build and fit a model from `config`: the model, its history, the progress callback
-    (stopped, diverged, per-batch rows) and the data split it used."""
+    (stopped, diverged, per-batch rows) and the data split it used. With `logs`, it writes
+    TensorBoard logs there (digitlab.runlog)."""
     keras.utils.set_random_seed(config.seed)
     spec = get_spec(config.model)
     on_phase("loading data")
@@ -443,7 +454,7 @@ def fit(
         model = build_model(config.model, config.dropout, config.l2)
         _compile(model, config, steps * config.epochs, steps)
     progress = _ProgressCallback(config, steps, on_progress, should_stop)
-    callbacks = _callbacks(config, progress)
+    callbacks = _callbacks(config, progress) + (runlog.callbacks(logs) if logs else [])
     has_val = len(split.x_val) > 0
     validation = (split.x_val, _labels(split.y_val, config)) if has_val else None
     # Augmented epochs first, then the clean ones (fed as plain arrays: about twice as fast
