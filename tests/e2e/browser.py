@@ -273,7 +273,7 @@ class StreamlitPage:
 
     def _trace(self, points: Sequence[Sequence[float]], steps: int) -> None:
         canvas = self.canvas()
-        # After Clear the canvas is remounted; under load it can take a moment to reappear.
+        # Under load the canvas can take a moment to appear after a page switch.
         canvas.wait_for(state="visible", timeout=RUN_TIMEOUT_MS)
         box = canvas.bounding_box()
         assert box is not None, "the canvas is not visible"
@@ -289,8 +289,8 @@ class StreamlitPage:
         """Press at the first point, move through the rest, and keep the pen down.
 
         The caller lifts the pen (page.mouse.up()), so it can arm a probe just before.
-        A canvas that has just been remounted (by Clear) takes a moment before it draws;
-        a stroke that left no ink is lifted and drawn again, as a person would.
+        A canvas that has just appeared can take a moment before it draws; a stroke
+        that left no ink is lifted and drawn again, as a person would.
         """
         for _ in range(3):
             self._trace(points, steps)
