@@ -12,6 +12,7 @@ from digitlab.data import DataError
 from digitlab.ui import charts, state
 from digitlab.ui.ensemble_maker import show_ensemble_maker
 from digitlab.ui.explain import cached_evaluation
+from digitlab.ui.weights_view import show_weights
 from digitlab.zoo import ANSWERING, REGRESSION
 
 ALL = "all models"
@@ -129,6 +130,7 @@ def render() -> None:
         return
     show_table(runs)
     show_actions(runs)
+    show_weights({run.id: run for run in runs}[st.session_state["runs_pick"]])
     show_ensemble_maker(state.visible_runs())
 
     st.subheader("Compare")
