@@ -29,17 +29,20 @@ class BatchScalars(keras.callbacks.Callback):
     def __init__(self, folder: Path, every: int = BATCH_LOG_EVERY) -> None:
         super().__init__()
         self.folder, self.every = str(folder), every
-        self.step = 0  # batches trained so far, across fits
+        self.logged_at = 0  # the step last logged
         self.writer = None
 
     def on_train_begin(self, logs=None) -> None:
         self.writer = tf.summary.create_file_writer(self.folder)
 
     def on_train_batch_end(self, batch: int, logs=None) -> None:
-        self.step += 1
-        if self.step % self.every or self.writer is None:
+        # The optimizer's step count: batches trained across fits, right also when Keras
+        # calls back once per `steps_per_execution` batches.
+        step = int(self.model.optimizer.iterations)
+        if step - self.logged_at < self.every or self.writer is None:
             return
-        with self.writer.as_default(step=self.step):
+        self.logged_at = step
+        with self.writer.as_default(step=step):
             for name, value in (logs or {}).items():
                 tf.summary.scalar(f"batch_{name}", float(value))
 

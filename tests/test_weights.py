@@ -65,6 +65,16 @@ def test_a_run_keeps_its_logs_scalars_per_batch_and_epoch_and_weight_histograms(
     assert not np.allclose(rows[0].first.counts, rows[0].last.counts)  # training moved them
 
 
+def test_batch_steps_count_batches_when_keras_calls_back_once_per_execution(mnist):
+    config = TrainConfig(
+        model="mlp_small", epochs=1, train_samples=640, batch_size=32, steps_per_execution=4
+    )
+    run = train(config).run
+    log = weights.read_log(weights.logs_dir(run))
+    # 18 batches, called back after batches 4, 8, 12, 16 and 18: the first 10 apart is 12.
+    assert [step for step, _ in log.scalars["train"]["batch_loss"]] == [12]
+
+
 def test_a_stopped_run_leaves_no_logs(mnist, private_store):
     config = TrainConfig(model="mlp_small", epochs=2, train_samples=600, batch_size=32)
     result = train(config, should_stop=lambda: True)
