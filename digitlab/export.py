@@ -375,7 +375,6 @@ def report(run: store.Run, root: Path | None = None) -> dict[str, Any]:
         return in_child("measure", run.id, str(folder))
 
 
-
 def report_table(result: dict[str, Any]) -> str:
     """The report as a plain-text table."""
     lines = [
