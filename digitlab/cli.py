@@ -70,6 +70,7 @@ _MORE_TRAIN_FLAGS: dict[str, tuple[type, str]] = {
     "beta_1": (float, "Adam's beta_1"),
     "beta_2": (float, "Adam's beta_2"),
     "l2": (float, "L2 weight decay on every Conv2D and Dense kernel"),
+    "width": (float, "every hidden layer's units and filters times this (0.25-4; 1: as designed)"),
     "clip_norm": (float, "clip each gradient to this norm (0: off)"),
     "clip_value": (float, "clip each gradient element to +-this (0: off)"),
     "label_smoothing": (float, "classifiers: aim at 1 - s for the true digit"),

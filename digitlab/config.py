@@ -37,6 +37,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "steps_per_execution": (1, 64),
     "momentum": (0.0, 0.999),
     "l2": (0.0, 0.1),
+    "width": (0.25, 4.0),
     "clip_norm": (0.0, 100.0),
     "clip_value": (0.0, 100.0),
     "huber_delta": (0.01, 100.0),
@@ -46,6 +47,10 @@ _RANGES: dict[str, tuple[float, float]] = {
     "plateau_patience": (0, 50),
     "plateau_min_lr": (0.0, 1.0),
 }
+
+
+# Fields added after runs were stored, with their defaults (see TrainConfig.key).
+_LATER_FIELDS: dict[str, Any] = {"width": 1.0}
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class TrainConfig:
     plateau_patience: int = 1  # ... after this many epochs without a better val loss ...
     plateau_min_lr: float = 0.0  # ... but never below this
     keep_best: bool = False  # store the weights of the best validation epoch, not the last
+    width: float = 1.0  # every hidden layer's units and filters times this (1: as designed)
 
     def __post_init__(self) -> None:
         if self.model not in ZOO and self.model != ENSEMBLE:  # an ensemble's record
@@ -130,8 +136,16 @@ class TrainConfig:
         return cls(**{key: value for key, value in values.items() if key in known})
 
     def key(self) -> str:
-        """A stable short hash of every field: the cache key of the trained model."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """A stable short hash of every field: the cache key of the trained model.
+
+        Fields added since runs were first stored leave the hash alone at their default,
+        so a run stored before they existed is still found by its settings.
+        """
+        values = self.to_dict()
+        for name, default in _LATER_FIELDS.items():
+            if values[name] == default:
+                del values[name]
+        canonical = json.dumps(values, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def replace(self, **changes: Any) -> TrainConfig:

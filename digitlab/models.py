@@ -17,26 +17,31 @@ def _rate(dropout: float | None, name: str) -> float:
     return get_spec(name).default_dropout if dropout is None else dropout
 
 
-def build_mlp(dropout: float | None = None) -> keras.Model:
+def _units(count: int, width: float) -> int:
+    """A hidden layer's units or filters at a width multiplier (1: the tutorial's own)."""
+    return max(1, round(count * width))
+
+
+def build_mlp(dropout: float | None = None, width: float = 1.0) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((28, 28, 1)),
             layers.Flatten(),
-            layers.Dense(256, activation="relu"),
+            layers.Dense(_units(256, width), activation="relu"),
             layers.Dropout(_rate(dropout, "mlp")),
-            layers.Dense(128, activation="relu"),
+            layers.Dense(_units(128, width), activation="relu"),
             layers.Dense(10),
         ],
         name="mlp",
     )
 
 
-def build_mlp_small(dropout: float | None = None) -> keras.Model:
+def build_mlp_small(dropout: float | None = None, width: float = 1.0) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((28, 28, 1)),
             layers.Flatten(),
-            layers.Dense(128, activation="relu"),
+            layers.Dense(_units(128, width), activation="relu"),
             layers.Dropout(_rate(dropout, "mlp_small")),
             layers.Dense(10),
         ],
@@ -44,90 +49,90 @@ def build_mlp_small(dropout: float | None = None) -> keras.Model:
     )
 
 
-def build_cnn(dropout: float | None = None) -> keras.Model:
+def build_cnn(dropout: float | None = None, width: float = 1.0) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((28, 28, 1)),
-            layers.Conv2D(32, 3, activation="relu"),
+            layers.Conv2D(_units(32, width), 3, activation="relu"),
             layers.MaxPooling2D(),
-            layers.Conv2D(64, 3, activation="relu"),
+            layers.Conv2D(_units(64, width), 3, activation="relu"),
             layers.MaxPooling2D(),
-            layers.Conv2D(64, 3, activation="relu"),
+            layers.Conv2D(_units(64, width), 3, activation="relu"),
             layers.Flatten(),
-            layers.Dense(128, activation="relu"),
+            layers.Dense(_units(128, width), activation="relu"),
             layers.Dense(10),
         ],
         name="cnn",
     )
 
 
-def build_cnn_small(dropout: float | None = None) -> keras.Model:
+def build_cnn_small(dropout: float | None = None, width: float = 1.0) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((28, 28, 1)),
-            layers.Conv2D(32, 3, activation="relu"),
+            layers.Conv2D(_units(32, width), 3, activation="relu"),
             layers.MaxPooling2D(),
-            layers.Conv2D(64, 3, activation="relu"),
+            layers.Conv2D(_units(64, width), 3, activation="relu"),
             layers.MaxPooling2D(),
             layers.Flatten(),
-            layers.Dense(64, activation="relu"),
+            layers.Dense(_units(64, width), activation="relu"),
             layers.Dense(10),
         ],
         name="cnn_small",
     )
 
 
-def build_cnn_bn(dropout: float | None = None) -> keras.Model:
+def build_cnn_bn(dropout: float | None = None, width: float = 1.0) -> keras.Model:
     # Batch norm sits between each convolution and its ReLU, so the conv needs no bias.
     return keras.Sequential(
         [
             keras.Input((28, 28, 1)),
-            layers.Conv2D(32, 3, use_bias=False),
+            layers.Conv2D(_units(32, width), 3, use_bias=False),
             layers.BatchNormalization(),
             layers.Activation("relu"),
             layers.MaxPooling2D(),
-            layers.Conv2D(64, 3, use_bias=False),
+            layers.Conv2D(_units(64, width), 3, use_bias=False),
             layers.BatchNormalization(),
             layers.Activation("relu"),
             layers.MaxPooling2D(),
             layers.Flatten(),
-            layers.Dense(64, activation="relu"),
+            layers.Dense(_units(64, width), activation="relu"),
             layers.Dense(10),
         ],
         name="cnn_bn",
     )
 
 
-def build_regression(dropout: float | None = None) -> keras.Model:
+def build_regression(dropout: float | None = None, width: float = 1.0) -> keras.Model:
     # One linear output: the digit as a number, so "7" predicted as 6.8 is a small error.
     return keras.Sequential(
         [
             keras.Input((28, 28, 1)),
             layers.Flatten(),
-            layers.Dense(128, activation="relu"),
+            layers.Dense(_units(128, width), activation="relu"),
             layers.Dropout(_rate(dropout, "regression")),
-            layers.Dense(64, activation="relu"),
+            layers.Dense(_units(64, width), activation="relu"),
             layers.Dense(1),
         ],
         name="regression",
     )
 
 
-def build_tiny20(dropout: float | None = None) -> keras.Model:
+def build_tiny20(dropout: float | None = None, width: float = 1.0) -> keras.Model:
     # The 400-25-15-10 network of the multi-class tutorial, on 20x20 digits.
     return keras.Sequential(
         [
             keras.Input((20, 20, 1)),
             layers.Flatten(),
-            layers.Dense(25, activation="relu"),
-            layers.Dense(15, activation="relu"),
+            layers.Dense(_units(25, width), activation="relu"),
+            layers.Dense(_units(15, width), activation="relu"),
             layers.Dense(10),
         ],
         name="tiny20",
     )
 
 
-def build_digitnet(dropout: float | None = None) -> keras.Model:
+def build_digitnet(dropout: float | None = None, width: float = 1.0) -> keras.Model:
     # DigitLab's own, built for speed on a CPU: a 5x5 first convolution sees a stroke's width
     # and direction at once, so two convolutions suffice, and few filters keep an epoch to
     # seconds; a wide dense head then combines them. What makes it robust to how people draw
@@ -137,13 +142,13 @@ def build_digitnet(dropout: float | None = None) -> keras.Model:
     return keras.Sequential(
         [
             keras.Input((28, 28, 1)),
-            layers.Conv2D(16, 5, activation="relu"),
+            layers.Conv2D(_units(16, width), 5, activation="relu"),
             layers.MaxPooling2D(),
-            layers.Conv2D(32, 3, activation="relu"),
+            layers.Conv2D(_units(32, width), 3, activation="relu"),
             layers.MaxPooling2D(),
             layers.Flatten(),
             layers.Dropout(_rate(dropout, "digitnet")),
-            layers.Dense(256, activation="relu"),
+            layers.Dense(_units(256, width), activation="relu"),
             layers.Dense(10),
         ],
         name="digitnet",
@@ -162,11 +167,14 @@ _BUILDERS = {
 }
 
 
-def build_model(name: str, dropout: float | None = None, l2: float = 0.0) -> keras.Model:
+def build_model(
+    name: str, dropout: float | None = None, l2: float = 0.0, width: float = 1.0
+) -> keras.Model:
     """A fresh, untrained model of a zoo architecture (dropout None = its default rate),
-    with L2 weight decay `l2` on every Conv2D and Dense kernel."""
+    with L2 weight decay `l2` on every Conv2D and Dense kernel and every hidden layer's
+    units and filters multiplied by `width`."""
     get_spec(name)  # a clear error for an unknown name
-    model = _BUILDERS[name](dropout)
+    model = _BUILDERS[name](dropout, width)
     if l2:
         for layer in model.layers:
             if isinstance(layer, (layers.Conv2D, layers.Dense)):

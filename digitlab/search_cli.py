@@ -20,6 +20,7 @@ _SHORT = {
     "batch_size": "batch",
     "l2": "l2",
     "optimizer": "optim",
+    "width": "width",
 }
 
 
@@ -43,6 +44,9 @@ def add_search_parser(commands) -> None:
     search.add_argument("--l2", **pair, help="L2 weight decay (log scale when LOW > 0)")
     search.add_argument("--batch-sizes", nargs="+", type=int, default=[64, 128, 256])
     search.add_argument("--optimizers", nargs="+", help="choose among these too")
+    search.add_argument(
+        "--widths", nargs="+", type=float, help="hidden-layer size multipliers, e.g. 0.5 1 2"
+    )
     search.add_argument("--seed", type=int, default=0, help="the sampler's seed")
     search.add_argument("--json", action="store_true", help="print one JSON object at the end")
     search.set_defaults(run=cmd_search)
@@ -64,6 +68,7 @@ def _settings(args: argparse.Namespace):
         batch_sizes=tuple(args.batch_sizes),
         l2=tuple(args.l2) if args.l2 else None,
         optimizers=tuple(args.optimizers or ()),
+        widths=tuple(args.widths or ()),
     )
     return SearchSettings(base, space, args.trials, args.budget, args.seed)
 

@@ -34,6 +34,7 @@ class SearchSpace:
     batch_sizes: tuple[int, ...] = (64, 128, 256)  # one of these
     l2: tuple[float, float] | None = None  # log scale when the low end is above 0
     optimizers: tuple[str, ...] = ()  # one of these
+    widths: tuple[float, ...] = ()  # one of these multipliers of every hidden layer's size
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class SearchSettings:
             self.base.replace(batch_size=size)
         for optimizer in space.optimizers:
             self.base.replace(optimizer=optimizer)
+        for width in space.widths:
+            self.base.replace(width=width)
 
     @property
     def searched(self) -> list[str]:
@@ -88,6 +91,7 @@ class SearchSettings:
             ("batch_size", bool(space.batch_sizes)),
             ("l2", space.l2 is not None),
             ("optimizer", bool(space.optimizers)),
+            ("width", bool(space.widths)),
         ]
         return [name for name, on in names if on]
 
@@ -158,4 +162,6 @@ def sample(trial, settings: SearchSettings) -> dict[str, Any]:
         chosen["l2"] = _readable(trial.suggest_float("l2", low, high, log=low > 0))
     if "optimizer" in searched:
         chosen["optimizer"] = trial.suggest_categorical("optimizer", list(space.optimizers))
+    if "width" in searched:
+        chosen["width"] = trial.suggest_categorical("width", list(space.widths))
     return chosen

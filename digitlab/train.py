@@ -451,7 +451,7 @@ def fit(
     steps = math.ceil(len(x_train) / config.batch_size)
     on_phase("building")
     with distribution_strategy().scope():  # variables live where the strategy puts them
-        model = build_model(config.model, config.dropout, config.l2)
+        model = build_model(config.model, config.dropout, config.l2, config.width)
         _compile(model, config, steps * config.epochs, steps)
     progress = _ProgressCallback(config, steps, on_progress, should_stop)
     callbacks = _callbacks(config, progress) + (runlog.callbacks(logs) if logs else [])

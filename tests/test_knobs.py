@@ -3,6 +3,9 @@ L2, the Huber delta, reduce-on-plateau, and keeping the best epoch."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -137,3 +140,33 @@ def test_every_knob_is_a_train_flag_with_its_range(private_store):
     done = run_cli("train", "--model", "mlp_small", "--l2", "5", store=private_store)
     assert done.returncode != 0
     assert "l2 must be between 0 and 0.1" in done.stdout + done.stderr
+
+
+def test_width_scales_every_hidden_layer_and_leaves_older_cache_keys_alone():
+    def sizes(model):
+        return [getattr(layer, "units", getattr(layer, "filters", None)) for layer in model.layers]
+
+    as_designed, doubled = build_model("cnn_small"), build_model("cnn_small", width=2.0)
+    assert sizes(as_designed) == [32, None, 64, None, None, 64, 10]
+    assert sizes(doubled) == [64, None, 128, None, None, 128, 10]  # the output stays 10
+    assert [s for s in sizes(build_model("tiny20", width=0.5)) if s] == [12, 8, 10]
+
+    # A run stored before the width existed hashed every other field: its key is unchanged.
+    before_width = {k: v for k, v in config().to_dict().items() if k != "width"}
+    canonical = json.dumps(before_width, sort_keys=True, separators=(",", ":"))
+    assert config().key() == hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    assert config(width=2.0).key() != config().key()
+    with pytest.raises(ConfigError, match="width must be between 0.25 and 4"):
+        config(width=8.0)
+
+
+def test_a_search_can_sample_widths():
+    import optuna
+
+    from digitlab.search_space import SearchSettings, SearchSpace, sample
+
+    settings = SearchSettings(config(), SearchSpace(widths=(0.5, 2.0)), trials=3)
+    assert "width" in settings.searched
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    chosen = [sample(study.ask(), settings)["width"] for _ in range(6)]
+    assert set(chosen) <= {0.5, 2.0} and len(set(chosen)) == 2

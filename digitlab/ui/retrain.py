@@ -27,6 +27,7 @@ WIDGETS = {
     "pen_digits": "train_pen_digits",
     "not_digits": "train_not_digits",
     "l2": "train_l2",
+    "width": "train_width",
     "label_smoothing": "train_label_smoothing",
     "clip_norm": "train_clip_norm",
     "momentum": "train_momentum",
@@ -42,6 +43,9 @@ WIDGETS = {
     "train_samples": "train_samples",
     "seed": "train_seed",
 }
+
+
+WIDTHS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
 
 
 def starting_config(model: str) -> TrainConfig:
@@ -69,6 +73,13 @@ def more_settings() -> dict:
         return {
             "l2": st.number_input(
                 "L2 weight decay", 0.0, 0.1, step=1e-4, format="%.4f", key=WIDGETS["l2"]
+            ),
+            "width": st.select_slider(
+                "Width (hidden units and filters times)",
+                WIDTHS,
+                key=WIDGETS["width"],
+                help="1 is the network as designed; 2 doubles every hidden layer (slower, "
+                "more capacity), 0.5 halves it.",
             ),
             "label_smoothing": st.slider(
                 "Label smoothing", 0.0, 0.5, step=0.05, key=WIDGETS["label_smoothing"]

@@ -15,6 +15,7 @@ TITLES = {
     "batch_size": "batch size",
     "l2": "L2",
     "optimizer": "optimizer",
+    "width": "width",
 }
 LOG_SCALED = ("learning_rate", "l2")  # sampled on a log scale, so shown on one
 # A pruned trial's score is from the epoch it was stopped at: shown, but apart.
@@ -48,7 +49,7 @@ def score_against_settings(
             )
         if name in LOG_SCALED:
             figure.update_xaxes(type="log", row=1, col=column)
-        elif name in ("batch_size", "optimizer"):
+        elif name in ("batch_size", "optimizer", "width"):
             figure.update_xaxes(type="category", row=1, col=column)
     figure.update_yaxes(title_text=objective, row=1, col=1)
     figure.update_layout(

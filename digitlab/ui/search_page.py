@@ -9,7 +9,7 @@ from digitlab.search import MAX_TRIALS, Search, SearchSettings, SearchSpace
 from digitlab.search_space import expected_seconds, seconds_per_trial
 from digitlab.ui import state
 from digitlab.ui.resources import job_queue
-from digitlab.ui.retrain import BATCH_SIZES, LEARNING_RATES, starting_config
+from digitlab.ui.retrain import BATCH_SIZES, LEARNING_RATES, WIDTHS, starting_config
 from digitlab.ui.search_charts import score_against_settings
 from digitlab.zoo import DEFAULT_MODEL, ZOO
 
@@ -92,6 +92,12 @@ def settings_widgets() -> SearchSettings | None:
     optimizers = st.multiselect(
         "Optimizers (none chosen: the recipe's)", OPTIMIZERS, key="search_optimizers"
     )
+    widths = st.multiselect(
+        "Widths (none chosen: as designed)",
+        WIDTHS,
+        key="search_widths",
+        help="Multiply every hidden layer's units and filters: 2 doubles them (slower).",
+    )
     try:
         return SearchSettings(
             base.replace(epochs=int(epochs), train_samples=int(samples)),
@@ -101,6 +107,7 @@ def settings_widgets() -> SearchSettings | None:
                 batch_sizes=tuple(batch_sizes),
                 l2=l2 if search_l2 else None,
                 optimizers=tuple(optimizers),
+                widths=tuple(widths),
             ),
             trials=int(trials),
             budget_s=budget * 60 or None,
