@@ -2,9 +2,10 @@
 
 Each job becomes one Ray task: it trains on whichever worker Ray picks (the worker needs
 only MNIST, which it finds or downloads as any machine does) and returns the model's bytes,
-its curves and test metrics; the server stores the run as usual, so the store stays on the
-server. Progress flows back through a Ray queue; Stop cancels the task. Ray is optional
-(requirements-ray.txt): without it, jobs run as local processes (digitlab.jobs).
+its curves, test metrics and TensorBoard logs; the server stores the run as usual, so the
+store stays on the server. Progress flows back through a Ray queue; Stop cancels the task.
+Ray is optional (requirements-ray.txt): without it, jobs run as local processes
+(digitlab.jobs).
 
 This scales many users' runs over many machines; `tf.distribute` (digitlab.train) scales
 one run over several GPUs. They combine: a Ray task on a multi-GPU worker mirrors its run.
@@ -12,9 +13,13 @@ one run over several GPUs. They combine: a Ray task on a multi-GPU worker mirror
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
+import tempfile
 import threading
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +36,26 @@ def address() -> str | None:
 
 
 def _train_on_worker(config_dict: dict[str, Any], events) -> dict[str, Any]:
-    """The Ray task: train without storing; send progress to `events`; return the result."""
+    """The Ray task: train without storing; send progress to `events`; return the result,
+    its TensorBoard logs as the bytes of a zip (the worker may be another machine)."""
     from digitlab import train
 
     def send(kind: str, /, **fields: Any) -> None:
         events.put({"event": kind, **fields})
 
-    trained = train.train_model(
-        TrainConfig.from_dict(config_dict),
-        on_progress=lambda event: send("progress", **train.event_fields(event)),
-        on_phase=lambda name: send("phase", phase=name),
-    )
+    with tempfile.TemporaryDirectory() as scratch:
+        logs = Path(scratch) / "logs"
+        logs.mkdir()
+        trained = train.train_model(
+            TrainConfig.from_dict(config_dict),
+            on_progress=lambda event: send("progress", **train.event_fields(event)),
+            on_phase=lambda name: send("phase", phase=name),
+            logs=logs,
+        )
+        archive = shutil.make_archive(str(Path(scratch) / "logs"), "zip", logs)
+        logs_zip = Path(archive).read_bytes()
     return {
+        "logs": logs_zip,
         "status": trained.status,
         "message": trained.message,
         "model": train.model_bytes(trained.model) if trained.model is not None else None,
@@ -107,6 +120,9 @@ class RayRunner:
             job.finish(STOPPED if outcome["status"] == "stopped" else FAILED, outcome["message"])
             return
         job.enter_phase("saving")
+        logs = store.new_logs_dir(root)  # the task's logs, unpacked here to move in with the run
+        with zipfile.ZipFile(io.BytesIO(outcome["logs"])) as archive:
+            archive.extractall(logs)
         run = store.save_run(
             outcome["model"],
             job.config,
@@ -116,6 +132,7 @@ class RayRunner:
             batches=outcome["batches"],
             owner=job.owner,
             root=root,
+            logs=logs,
         )
         job.finish(DONE, store.stored_message(run, " on the Ray cluster"), run)
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from digitlab import cluster, store
+from digitlab import cluster, store, weights
 from digitlab.config import TrainConfig
 from digitlab.jobs import DONE, JobQueue, default_runner
 
@@ -44,6 +44,9 @@ def test_a_job_trains_as_a_ray_task_and_is_stored_on_the_server(mnist, local_ray
     run = store.get_run(job.run.id, private_store)
     assert run.owner == "me" and 0 < run.accuracy <= 1
     assert run.load().count_params() > 0  # the bytes the task returned are a whole model
+    assert weights.has_logs(run)  # its TensorBoard logs came back with it
+    log = weights.read_log(weights.logs_dir(run))
+    assert len(log.scalars["train"]["epoch_loss"]) == 2 and log.histograms
     history, batches = store.curves(run, private_store)
     assert len(history["loss"]) == 2 and batches
 
