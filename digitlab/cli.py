@@ -15,6 +15,7 @@ from digitlab.config import (
     TrainConfig,
     recipe,
 )
+from digitlab.drawings_cli import add_drawings_parser
 from digitlab.export import FORMATS
 from digitlab.search_cli import add_search_parser
 from digitlab.zoo import ANSWERING, DEFAULT_MODEL, ZOO
@@ -422,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(run=cmd_bench)
 
     add_search_parser(commands)  # digitlab/search_cli.py
+    add_drawings_parser(commands)  # digitlab/drawings_cli.py
     return parser
 
 
