@@ -19,6 +19,7 @@ import streamlit as st
 CANVAS_SIZE = 280
 STROKE_WIDTH = CANVAS_SIZE // 14  # about MNIST's stroke width relative to its 20-px digit box
 INJECTED_IMAGE = "digitlab_injected_canvas"
+STROKES_KEY = "canvas_strokes"  # the canvas's last JSON (its strokes), for saved drawings
 
 
 CLEARS_KEY = "canvas_clears"
@@ -29,6 +30,7 @@ def clear_canvas() -> None:
     """A button callback (it runs before the canvas is drawn): empty the canvas."""
     st.session_state[CLEARS_KEY] = st.session_state.get(CLEARS_KEY, 0) + 1
     st.session_state.pop(INJECTED_IMAGE, None)
+    st.session_state.pop(STROKES_KEY, None)
 
 
 def _empty_drawing() -> dict:
@@ -53,6 +55,7 @@ def drawing_canvas() -> np.ndarray | None:
         return_image_data=True,
         key="canvas",
     )
+    st.session_state[STROKES_KEY] = result.json_data  # None under AppTest
     injected = st.session_state.get(INJECTED_IMAGE)
     if injected is not None:
         return injected
