@@ -1,19 +1,33 @@
 """Ensembles: made from real shipped runs, checked against their members' mean probability,
-exported, served by the predictor, and shown on the Draw, Evaluate and Runs pages."""
+exported, served by the predictor and the HTTP API, shown on the Draw and Evaluate pages."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
+from PIL import Image
 
 from digitlab import ensemble, export, store
 from digitlab.predict import interpret, load_predictor, softmax
 from digitlab.zoo import CLASSIFICATION, ENSEMBLE
 
-from helpers import PAGES, drawn_seven, metric, new_app, run_cli
+from helpers import (
+    PAGES,
+    REPO_ROOT,
+    drawn_seven,
+    free_port,
+    metric,
+    new_app,
+    run_cli,
+    wait_until_healthy,
+)
 
 MEMBERS = ["mlp_small", "cnn_small"]
 
@@ -143,3 +157,31 @@ def test_a_session_without_an_ensemble_is_told_how_to_make_one():
     app = new_app(ENSEMBLE).run()
     assert not app.exception
     assert "No ensemble yet" in app.error[0].value
+
+
+def test_the_api_answers_with_an_ensemble(made, mnist, tmp_path: Path):
+    root, run = made
+    image = tmp_path / "seven.png"
+    Image.fromarray(mnist.x_test[0]).save(image)
+    port = free_port()
+    env = {**os.environ, "DIGITLAB_STORE_DIR": str(root)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "digitlab", "serve", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_healthy(f"{base}/health", server, 120)
+        with image.open("rb") as file:
+            answer = requests.post(
+                f"{base}/predict", params={"run": run.id}, files={"file": file}, timeout=60
+            ).json()
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    assert answer["label"] == 7
+    expected = members_probabilities((mnist.x_test[:1] / np.float32(255))[..., None])[0]
+    np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-3)
