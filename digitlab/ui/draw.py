@@ -24,6 +24,7 @@ from digitlab.preprocess import preprocess
 from digitlab.ui import charts, state
 from digitlab.ui.canvas import clear_canvas, drawing_canvas
 from digitlab.ui.explain import Drawing, explain_drawing
+from digitlab.ui.layout import drawing_row
 from digitlab.ui.runtime import KERAS, RUNTIMES, predictor_for, runtime_selector
 from digitlab.ui.temperature import temperature_slider
 from digitlab.ui.upload import uploaded_image
@@ -97,14 +98,17 @@ def show_prediction(prediction: Prediction, task: str) -> None:
         st.caption(f"Predicted value {prediction.value:.2f}, rounded to the nearest digit.")
         st.plotly_chart(charts.regression_gauge(prediction.value), key="gauge")
         return
-    left, middle, right = st.columns(3)
-    left.metric("Prediction", prediction.label)
-    middle.metric("Confidence", f"{prediction.confidence:.1%}")
-    right.metric(
-        "Entropy",
-        f"{prediction.entropy:.2f} bits",
-        help="0 bits: certain. 3.32 bits: all ten digits equally likely.",
-    )
+    # Each metric as wide as its value (the unit in the label keeps the values short), and
+    # one that does not fit moves to the next line instead of being cut off.
+    with st.container(horizontal=True, gap="medium"):
+        st.metric("Prediction", prediction.label, width="content")
+        st.metric("Confidence", f"{prediction.confidence:.1%}", width="content")
+        st.metric(
+            "Entropy (bits)",
+            f"{prediction.entropy:.2f}",
+            help="0 bits: certain. 3.32 bits: all ten digits equally likely.",
+            width="content",
+        )
     st.plotly_chart(
         charts.probability_bars(prediction.probabilities, prediction.label), key="probabilities"
     )
@@ -168,7 +172,8 @@ def render() -> None:
         temperature = temperature_slider(calibrated_temperature(run))
     show_notice(name)
 
-    canvas_column, input_column, result_column = st.columns([1.25, 0.9, 1.45], gap="medium")
+    with drawing_row():  # on a phone: the canvas, then the answer, then the input
+        canvas_column, input_column, result_column = st.columns([1.25, 0.9, 1.45], gap="medium")
     with canvas_column:
         source = st.segmented_control(
             "Input", [DRAW, UPLOAD], default=DRAW, key="input_source", label_visibility="collapsed"
