@@ -16,6 +16,7 @@ from PIL import Image
 
 from digitlab import ensemble, export, store
 from digitlab.predict import interpret, load_predictor, softmax
+from digitlab.ui.canvas import INJECTED_IMAGE
 from digitlab.zoo import CLASSIFICATION, ENSEMBLE
 
 from helpers import (
@@ -185,3 +186,20 @@ def test_the_api_answers_with_an_ensemble(made, mnist, tmp_path: Path):
     assert answer["label"] == 7
     expected = members_probabilities((mnist.x_test[:1] / np.float32(255))[..., None])[0]
     np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-3)
+
+
+def test_the_runs_page_makes_one_that_then_answers_this_session(private_store):
+    app = new_app()
+    app.switch_page(PAGES["runs"]).run()
+    app.multiselect(key="ensemble_members").set_value(MEMBERS).run()
+    app.button(key="make_ensemble").click().run(timeout=300)  # made in a child process
+    assert not app.exception
+    made = next(s.value for s in app.success if "Made ensemble run" in s.value)
+    assert made.startswith("Made ensemble run 1:") and "It answers your drawings now" in made
+    [run] = store.list_runs(ENSEMBLE, root=private_store)
+    assert run.owner is not None and [m["id"] for m in ensemble.members(run)] == MEMBERS
+
+    app.session_state[INJECTED_IMAGE] = drawn_seven()
+    app.switch_page(PAGES["draw"]).run()
+    assert any("members say" in c.value for c in app.caption)  # the ensemble answers here
+    assert new_app(ENSEMBLE).run().error  # and no other session has it
