@@ -1,5 +1,6 @@
 """DigitLab on a phone: a finger draws, the answer sits under the canvas, nothing scrolls
-sideways, and the sidebar gets out of the way.
+sideways, and the sidebar gets out of the way. And on a laptop-sized window, the answer's
+numbers are shown whole.
 
 The phone is Playwright's Pixel 7 (a phone's user agent, touch, a mobile viewport) at the
 sizes the issue names; strokes are real touch events sent through the Chrome DevTools
@@ -13,7 +14,7 @@ from collections.abc import Iterator, Sequence
 import pytest
 from playwright.sync_api import Browser, CDPSession, Playwright, expect
 
-from .browser import BLANK, StreamlitPage
+from .browser import BLANK, StreamlitPage, new_tab
 
 PHONE = "Pixel 7"
 SCREEN_HEIGHT = 844  # the issue's phone: 390 x 844
@@ -117,3 +118,27 @@ def test_the_sidebar_closes_after_choosing_a_page(phone_at) -> None:
     expect(sidebar).to_have_attribute("data-collapsed", "true")
     box = sidebar.bounding_box()
     assert box is None or box["x"] + box["width"] <= 0, f"the sidebar still shows: {box}"
+
+
+# Each metric's value is clipped with an ellipsis when its box is too narrow for it.
+CLIPPED_METRICS_JS = """
+() => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+  .filter(value => [value, ...value.querySelectorAll('*')]
+    .some(box => box.scrollWidth > box.clientWidth + 1))
+  .map(value => value.innerText)
+"""
+
+
+def test_the_answer_is_not_cut_off_in_a_1400_pixel_window(browser: Browser, app_url: str) -> None:
+    """Prediction, Confidence and Entropy show whole values at 1400 x 1000 ("0.67 …" was)."""
+    page = new_tab(browser)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    app = StreamlitPage(page)
+    try:
+        app.open(app_url)
+        app.draw([[[x, y] for x, y in ONE]])
+        assert app.prediction() != BLANK
+        expect(app.page.get_by_test_id("stMetricValue")).to_have_count(3)
+        assert app.page.evaluate(CLIPPED_METRICS_JS) == []
+    finally:
+        page.context.close()
