@@ -50,7 +50,7 @@ _RANGES: dict[str, tuple[float, float]] = {
 
 
 # Fields added after runs were stored, with their defaults (see TrainConfig.key).
-_LATER_FIELDS: dict[str, Any] = {"width": 1.0}
+_LATER_FIELDS: dict[str, Any] = {"width": 1.0, "fine_tune": ""}
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ class TrainConfig:
     plateau_min_lr: float = 0.0  # ... but never below this
     keep_best: bool = False  # store the weights of the best validation epoch, not the last
     width: float = 1.0  # every hidden layer's units and filters times this (1: as designed)
+    fine_tune: str = ""  # a fine-tuned run: its base run and drawings (digitlab.finetune)
 
     def __post_init__(self) -> None:
         if self.model not in ZOO and self.model != ENSEMBLE:  # an ensemble's record

@@ -46,6 +46,7 @@ class Job:
     id: int
     config: TrainConfig
     owner: str | None = None  # the browser session that asked for it
+    fine_tune: dict[str, Any] | None = None  # a fine-tune: {"base_run": id} (digitlab.finetune)
     status: str = QUEUED
     message: str = ""
     cached: bool = False
@@ -141,6 +142,8 @@ class ProcessRunner:
 
     def run(self, job: Job, root: Path | None) -> None:
         request = {"config": job.config.to_dict(), "owner": job.owner, "store": root and str(root)}
+        if job.fine_tune is not None:
+            request["fine_tune"] = job.fine_tune
         with tempfile.TemporaryFile("w+") as errors:
             child = subprocess.Popen(
                 [sys.executable, "-m", "digitlab.worker"],
@@ -238,12 +241,16 @@ class JobQueue:
             threading.Thread(target=self._work, name=f"digitlab-jobs-{index}", daemon=True).start()
         atexit.register(self.shutdown)  # no child outlives the server
 
-    def submit(self, config: TrainConfig, owner: str | None = None) -> Job:
-        """Queue a training run for a session; a config trained before is done at once."""
+    def submit(
+        self, config: TrainConfig, owner: str | None = None, fine_tune: dict | None = None
+    ) -> Job:
+        """Queue a training run for a session; a config trained before is done at once.
+        With `fine_tune` ({"base_run": id}) it fine-tunes that run on the owner's drawings
+        instead (`config` is then the base run's, named in the progress only)."""
         with self._lock:
-            job = Job(next(self._ids), config, owner)
+            job = Job(next(self._ids), config, owner, fine_tune)
             self._jobs[job.id] = job
-            cached = store.find_by_config(config, self._root)
+            cached = None if fine_tune else store.find_by_config(config, self._root)
             if cached is not None:
                 job.status, job.cached, job.run, job.fraction = DONE, True, cached, 1.0
                 job.message = f"Trained before with exactly these settings: {cached.describe()}."
@@ -302,8 +309,10 @@ class JobQueue:
                 job = self._waiting.popleft()
                 self._running.append(job)
                 job.status = RUNNING
+            # A fine-tune reads this machine's drawings: it never goes to a cluster.
+            runner = ProcessRunner() if job.fine_tune else self._runner
             try:
-                self._runner.run(job, self._root)
+                runner.run(job, self._root)
             except Exception as error:  # the runner itself failed: say so, keep serving
                 job.finish(FAILED, f"Training could not run: {error}")
             finally:

@@ -1,10 +1,11 @@
 """One training run in a process of its own: `python -m digitlab.worker` (spawned by jobs.py).
 
-It reads one request (a JSON object: config, owner, store) from stdin, trains, stores the
-run, and streams what happens as JSON lines on stdout: `phase` events (loading data,
-building, training, testing, saving), `progress` events after every batch and epoch, and
-one final `result`. Everything else the libraries print goes to stderr. The server reads
-the lines; to stop a run it kills the process, which a store's atomic writes make safe.
+It reads one request (a JSON object: config, owner, store, and for a fine-tune the run to
+start from) from stdin, trains, stores the run, and streams what happens as JSON lines on
+stdout: `phase` events (loading data, building, training, testing, saving), `progress`
+events after every batch and epoch, and one final `result`. Everything else the libraries
+print goes to stderr. The server reads the lines; to stop a run it kills the process, which
+a store's atomic writes make safe.
 """
 
 from __future__ import annotations
@@ -47,13 +48,24 @@ def run_request(request: dict[str, Any], reporter: Reporter) -> None:
 
     config = TrainConfig.from_dict(request["config"])
     root = Path(request["store"]) if request.get("store") else None
-    result = train.train(
-        config,
-        on_progress=reporter.progress,
-        on_phase=reporter.phase,
-        root=root,
-        owner=request.get("owner"),
-    )
+    if request.get("fine_tune"):  # the owner's drawings, read from the store by this process
+        from digitlab import finetune
+
+        result = finetune.fine_tune(
+            request["fine_tune"]["base_run"],
+            request.get("owner"),
+            root,
+            on_progress=reporter.progress,
+            on_phase=reporter.phase,
+        )
+    else:
+        result = train.train(
+            config,
+            on_progress=reporter.progress,
+            on_phase=reporter.phase,
+            root=root,
+            owner=request.get("owner"),
+        )
     reporter.send(
         "result",
         status=result.status,
