@@ -18,6 +18,7 @@ MODEL_KEY = "model_name"  # the architecture the Draw page shows
 PENDING_MODEL_KEY = "pending_model"  # set when a job ends; becomes MODEL_KEY on the next run
 OWNER_KEY = "session_owner"  # this session's id in the store's `owner` column
 JOB_KEY = "job_id"  # this session's training job in the server's queue
+FINE_TUNE_JOB_KEY = "fine_tune_job_id"  # this session's fine-tune job (My digits page)
 NOTICE_KEY = "run_notice"  # (model, run id) of a run that just became this session's model
 EVALUATE_MODEL_KEY = "evaluate_model_name"
 EXPORT_MODEL_KEY = "export_model_name"
