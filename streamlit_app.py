@@ -14,6 +14,7 @@ page = st.navigation(
         st.Page(f"{PAGES}/search.py", title="Search", icon=":material/tune:"),
         st.Page(f"{PAGES}/evaluate.py", title="Evaluate", icon=":material/analytics:"),
         st.Page(f"{PAGES}/export.py", title="Export", icon=":material/download:"),
+        st.Page(f"{PAGES}/my_digits.py", title="My digits", icon=":material/collections:"),
     ]
 )
 retrain.render()

@@ -23,7 +23,10 @@ from digitlab.zoo import DEFAULT_MODEL
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP = str(REPO_ROOT / "streamlit_app.py")
-PAGES = {name: f"digitlab/ui/pages/{name}.py" for name in ("draw", "runs", "evaluate", "export")}
+PAGES = {
+    name: f"digitlab/ui/pages/{name}.py"
+    for name in ("draw", "runs", "evaluate", "export", "my_digits")
+}
 
 
 def new_app(model: str = DEFAULT_MODEL, drawing: np.ndarray | None = None) -> AppTest:

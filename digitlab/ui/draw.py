@@ -21,7 +21,7 @@ from digitlab.predict import (
     softmax_steps,
 )
 from digitlab.preprocess import preprocess
-from digitlab.ui import charts, state
+from digitlab.ui import charts, corrections, state
 from digitlab.ui.canvas import clear_canvas, drawing_canvas
 from digitlab.ui.explain import Drawing, explain_drawing
 from digitlab.ui.layout import drawing_row
@@ -197,6 +197,8 @@ def render() -> None:
         prediction = interpret(outputs, spec.task, temperature, abstain_threshold(run))
     with result_column:
         show_prediction(prediction, spec.task)
+        if prediction.reason != BLANK:  # "Right" / "Wrong? It's a …": save the drawing
+            corrections.offer(Drawing(prepared.image, run, prediction, temperature), source == DRAW)
         if prediction.probabilities is not None and np.ndim(outputs) == 2:
             show_members(run, outputs, temperature)
         elif prediction.probabilities is not None:

@@ -1,0 +1,108 @@
+"""Under the Draw page's prediction: "Right" and "Wrong? It's a …", which save the drawing.
+
+Pressing one stores the drawing in this session's saved drawings (digitlab.drawings) with
+the label given. Pressing another for the same drawing changes that label rather than
+saving it twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from digitlab import drawings
+from digitlab.drawings import LABELS, NOT_A_DIGIT, DrawingError, label_name
+from digitlab.predict import BLANK
+from digitlab.predict import NOT_A_DIGIT as ABSTAINED
+from digitlab.ui import state
+from digitlab.ui.canvas import STROKES_KEY
+from digitlab.ui.explain import Drawing
+
+SAVED_KEY = "corrections_last_saved"  # (the input's digest, the drawing's id, its label)
+RIGHT_KEY = "correct_right"
+
+
+def button_key(label: int) -> str:
+    """The key of the button that says "it's a <label>" (what the tests press)."""
+    return "correct_not_digit" if label == NOT_A_DIGIT else f"correct_{label}"
+
+
+def _digest(drawing: Drawing) -> str:
+    return hashlib.blake2b(drawing.image28.tobytes(), digest_size=16).hexdigest()
+
+
+def model_answer(drawing: Drawing) -> int | None:
+    """What the model said as a label: a digit, NOT_A_DIGIT when it abstained on a drawing."""
+    if drawing.prediction.reason == ABSTAINED:
+        return NOT_A_DIGIT
+    return drawing.prediction.label
+
+
+def _strokes() -> dict | None:
+    """The canvas's strokes; None when it reported none (an image put in by a test)."""
+    strokes = st.session_state.get(STROKES_KEY)
+    return strokes if isinstance(strokes, dict) and strokes.get("objects") else None
+
+
+def _save(drawing: Drawing, label: int, from_canvas: bool) -> None:
+    """A button callback: save the drawing with this label (or relabel it if saved)."""
+    owner = state.session_owner()
+    digest = _digest(drawing)
+    last = st.session_state.get(SAVED_KEY)
+    try:
+        if last is not None and last[0] == digest:
+            saved = drawings.relabel(last[1], label, owner)
+        else:
+            prediction = drawing.prediction
+            saved = drawings.save(
+                drawing.image28,
+                label,
+                owner,
+                predicted=model_answer(drawing),
+                probabilities=prediction.probabilities,
+                temperature=drawing.temperature if prediction.probabilities is not None else None,
+                run_id=drawing.run.id,
+                strokes=_strokes() if from_canvas else None,
+            )
+    except DrawingError as error:  # a drawing deleted on My digits meanwhile, say
+        st.session_state.pop(SAVED_KEY, None)
+        st.toast(str(error), icon=":material/error:")
+        return
+    st.session_state[SAVED_KEY] = (digest, saved.id, saved.label)
+
+
+def offer(drawing: Drawing, from_canvas: bool) -> None:
+    """The Right and "Wrong? It's a …" buttons under a prediction, and what was saved.
+
+    `from_canvas`: the drawing came from the canvas (its strokes are saved with it), not
+    from an uploaded image.
+    """
+    if drawing.prediction.reason == BLANK:
+        return
+    answer = model_answer(drawing)
+    if answer is not None:
+        st.button(
+            f"Right: it's {'not a digit' if answer == NOT_A_DIGIT else answer}",
+            key=RIGHT_KEY,
+            on_click=_save,
+            args=(drawing, answer, from_canvas),
+            icon=":material/check:",
+            help="Save this drawing with the model's answer (see My digits).",
+        )
+    st.caption("Wrong? It's a …")
+    with st.container(horizontal=True, gap="small"):
+        for label in LABELS:
+            st.button(
+                label_name(label),
+                key=button_key(label),
+                on_click=_save,
+                args=(drawing, label, from_canvas),
+                type="tertiary" if label == answer else "secondary",
+            )
+    last = st.session_state.get(SAVED_KEY)
+    if last is not None and last[0] == _digest(drawing):
+        st.success(
+            f"Saved as {label_name(last[2])} (drawing {last[1]}): see My digits.",
+            icon=":material/bookmark_added:",
+        )

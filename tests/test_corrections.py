@@ -1,0 +1,80 @@
+"""The correction loop under AppTest: "Wrong? It's a …" and "Right" on the Draw page save
+the drawing, My digits shows this session's drawings only, relabels and deletes them, and
+offers both exports."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+
+from digitlab import drawings
+from digitlab.ui.corrections import RIGHT_KEY, button_key
+from digitlab.ui.my_digits_page import EMPTY_MESSAGE, delete_key, relabel_key
+from digitlab.ui.state import OWNER_KEY
+
+from helpers import drawn_seven, metric, new_app, open_page
+
+
+def drawn_app():
+    app = new_app(drawing=drawn_seven()).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_wrong_saves_the_drawing_with_the_label_given():
+    app = drawn_app()
+    said = metric(app, "Prediction")
+    app.button(key=button_key(2)).click().run()
+    owner = app.session_state[OWNER_KEY]
+    [saved] = drawings.list_drawings(owner)
+    assert saved.label == 2 and saved.predicted == int(said) and saved.corrected
+    assert saved.run_id == "digitnet" and saved.strokes is None  # AppTest's canvas: no JSON
+    assert len(saved.probabilities) == 10 and abs(sum(saved.probabilities) - 1) < 1e-4
+    assert saved.image.max() > 200  # the 28x28 input, ink bright
+    assert any("Saved as 2" in s.value for s in app.success)
+    # Another label for the same drawing changes it rather than saving it twice.
+    app.button(key=button_key(drawings.NOT_A_DIGIT)).click().run()
+    [again] = drawings.list_drawings(owner)
+    assert again.id == saved.id and again.label == drawings.NOT_A_DIGIT
+
+
+def test_right_confirms_the_models_answer():
+    app = drawn_app()
+    app.button(key=RIGHT_KEY).click().run()
+    [saved] = drawings.list_drawings(app.session_state[OWNER_KEY])
+    assert saved.label == saved.predicted == int(metric(app, "Prediction"))
+    assert not saved.corrected
+
+
+def test_my_digits_shows_relabels_deletes_and_exports():
+    app = drawn_app()
+    app.button(key=button_key(1)).click().run()
+    someone_else = drawings.save(np.zeros((28, 28), np.uint8), 4, "another-session")
+    open_page(app, "my_digits")
+    assert not app.exception, app.exception
+    [saved] = drawings.list_drawings(app.session_state[OWNER_KEY])
+    labels = {box.key: box.value for box in app.selectbox if box.key.startswith("relabel_")}
+    assert labels == {relabel_key(saved.id): 1}  # only this session's drawing
+    assert relabel_key(someone_else.id) not in labels
+    downloads = [element for element in app.get("download_button")]
+    assert len(downloads) == 2
+    # The fine-tune button waits for enough drawings.
+    assert app.button(key="fine_tune_start").disabled
+
+    app.selectbox(key=relabel_key(saved.id)).set_value(9).run()
+    assert drawings.get(saved.id).label == 9
+    archive = zipfile.ZipFile(io.BytesIO(_zip_of(saved.id)))
+    assert "labels.csv" in archive.namelist()
+
+    app.button(key=delete_key(saved.id)).click().run()
+    assert drawings.list_drawings(app.session_state[OWNER_KEY]) == []
+    assert any(EMPTY_MESSAGE in info.value for info in app.info)
+    assert drawings.get(someone_else.id).label == 4  # untouched
+
+
+def _zip_of(drawing_id: int) -> bytes:
+    from digitlab import drawings_export
+
+    return drawings_export.zip_bytes([drawings.get(drawing_id)])
