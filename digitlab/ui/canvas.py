@@ -6,6 +6,10 @@ remount threw away a stroke begun while it happened. The component empties itsel
 drawing when the pen lifts. The canvas's own toolbar (it shows when the mouse is over the
 canvas) also has Undo and a bin that clears in the browser at once.
 
+A visit to another page unmounts the canvas, and Streamlit drops its state; back on the
+Draw page the canvas is handed the last strokes, and until it reports again the last image
+stands in for it: the drawing and its answer are still there.
+
 AppTest cannot draw on the canvas component (it renders, but returns no image), so tests
 put an RGBA array into `st.session_state[INJECTED_IMAGE]` instead; a real browser never
 sets that key.
@@ -20,6 +24,9 @@ CANVAS_SIZE = 280
 STROKE_WIDTH = CANVAS_SIZE // 14  # about MNIST's stroke width relative to its 20-px digit box
 INJECTED_IMAGE = "digitlab_injected_canvas"
 STROKES_KEY = "canvas_strokes"  # the canvas's last JSON (its strokes), for saved drawings
+IMAGE_KEY = "canvas_image"  # the canvas's last RGBA image, shown again after another page
+START_KEY = "canvas_start"  # the drawing the mounted canvas was handed
+CANVAS_KEY = "canvas"
 
 
 CLEARS_KEY = "canvas_clears"
@@ -31,12 +38,26 @@ def clear_canvas() -> None:
     st.session_state[CLEARS_KEY] = st.session_state.get(CLEARS_KEY, 0) + 1
     st.session_state.pop(INJECTED_IMAGE, None)
     st.session_state.pop(STROKES_KEY, None)
+    st.session_state.pop(IMAGE_KEY, None)
+    st.session_state[START_KEY] = _empty_drawing()
 
 
 def _empty_drawing() -> dict:
     # The component redraws only when this differs from the last one it got, so each Clear
     # gives an empty drawing that differs from the one before (the version field is free).
     return {"version": f"clear-{st.session_state.get(CLEARS_KEY, 0)}", "objects": []}
+
+
+def _start_drawing() -> dict:
+    """Empty after a Clear; on mounting (first visit, or back from another page), the last
+    strokes. Otherwise the same as last run: a new one would redraw the canvas."""
+    if CANVAS_KEY not in st.session_state:  # Streamlit keeps it only while the canvas shows
+        strokes = st.session_state.get(STROKES_KEY)
+        restored = (
+            {**strokes, "version": "restored"} if strokes and strokes.get("objects") else None
+        )
+        st.session_state[START_KEY] = restored or _empty_drawing()
+    return st.session_state.get(START_KEY) or _empty_drawing()
 
 
 def drawing_canvas() -> np.ndarray | None:
@@ -51,12 +72,16 @@ def drawing_canvas() -> np.ndarray | None:
         height=CANVAS_SIZE,
         width=CANVAS_SIZE,
         drawing_mode="freedraw",
-        initial_drawing=_empty_drawing(),
+        initial_drawing=_start_drawing(),
         return_image_data=True,
-        key="canvas",
+        key=CANVAS_KEY,
     )
     st.session_state[STROKES_KEY] = result.json_data  # None under AppTest
     injected = st.session_state.get(INJECTED_IMAGE)
     if injected is not None:
         return injected
-    return result.image_data
+    image = result.image_data  # decoded from PNG on each access: once here
+    if image is None:  # a canvas just mounted again has not reported yet
+        return st.session_state.get(IMAGE_KEY)
+    st.session_state[IMAGE_KEY] = image
+    return image
