@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from digitlab import store
 from digitlab.evaluate import evaluate_run
 from digitlab.ui.explain import VIEWS
-from digitlab.ui.temperature import DEFAULT_TEMPERATURE, TEMPERATURES, nearest_stop
+from digitlab.ui.temperature import DEFAULT_TEMPERATURE, nearest_stop
 
 from helpers import drawn_seven, open_page
 from helpers import new_app as unstarted_app
@@ -82,20 +82,41 @@ def test_the_draw_page_keeps_its_model_across_a_visit_to_evaluate(mnist):
 # --- the Draw page's additions -------------------------------------------------------------
 
 
-def test_use_calibrated_temperature_moves_the_slider(mnist):
+def test_use_calibrated_temperature_uses_the_value_the_caption_shows(mnist):
     app = new_app("cnn")
-    calibrated = nearest_stop(evaluate_run(store.shipped_run("cnn")).summary["temperature"])
-    assert calibrated in TEMPERATURES and calibrated != DEFAULT_TEMPERATURE
+    fitted = evaluate_run(store.shipped_run("cnn")).summary["temperature"]
+    shown = f"{fitted:.2f}".rstrip("0").rstrip(".")
+    assert any(f"Calibrated T = {shown} " in caption.value for caption in app.caption)
     assert app.select_slider(key="temperature").value == DEFAULT_TEMPERATURE
     app.button(key="use_calibrated_temperature").click().run()
     assert not app.exception
-    assert app.select_slider(key="temperature").value == calibrated
+    assert app.select_slider(key="temperature").value == pytest.approx(fitted, abs=0.005)
+    assert app.button(key="use_calibrated_temperature").disabled
+
+    app.selectbox(key="model_name").set_value("mlp").run()  # cnn's own stop is gone there
+    assert not app.exception
+    assert app.select_slider(key="temperature").value == nearest_stop(round(fitted, 2))
 
 
-def test_the_regression_model_offers_no_calibrated_temperature():
+def test_the_regression_model_has_the_slider_disabled_with_a_reason():
     app = new_app("regression")
     assert not app.exception
+    assert app.select_slider(key="temperature").disabled
+    assert any("not ten probabilities" in caption.value for caption in app.caption)
     assert not [button for button in app.button if button.key == "use_calibrated_temperature"]
+
+
+def test_a_run_without_a_fitted_temperature_says_where_to_fit_it(mnist):
+    from digitlab.config import TrainConfig
+    from digitlab.train import train
+
+    run = train(TrainConfig(model="tiny20", epochs=1, train_samples=500), owner=None).run
+    app = unstarted_app("tiny20")
+    app.session_state["run_for_tiny20"] = run.id
+    app.run()
+    assert not app.exception
+    assert any("not fitted for this run yet" in caption.value for caption in app.caption)
+    assert not app.select_slider(key="temperature").disabled
 
 
 @pytest.mark.parametrize("model", ["cnn", "tiny20", "regression"])

@@ -169,7 +169,9 @@ def render() -> None:
     spec = get_spec(name)
     with settings[1]:
         # Read from the stored evaluation: no MNIST and no model run on the drawing page.
-        temperature = temperature_slider(calibrated_temperature(run))
+        temperature = temperature_slider(
+            calibrated_temperature(run), applies=spec.task != REGRESSION
+        )
     show_notice(name)
 
     with drawing_row():  # on a phone: the canvas, then the answer, then the input
