@@ -5,11 +5,13 @@ offers both exports."""
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 
 import numpy as np
 
-from digitlab import drawings
+from digitlab import drawings, store
+from digitlab.preprocess import preprocess
 from digitlab.ui.corrections import RIGHT_KEY, button_key
 from digitlab.ui.my_digits_page import EMPTY_MESSAGE, delete_key, relabel_key
 from digitlab.ui.state import OWNER_KEY
@@ -78,3 +80,28 @@ def _zip_of(drawing_id: int) -> bytes:
     from digitlab import drawings_export
 
     return drawings_export.zip_bytes([drawings.get(drawing_id)])
+
+
+def test_fine_tune_from_my_digits_becomes_the_sessions_model(mnist):
+    """Fine-tune mlp_small on 9 saved drawings from the page: the job ends with its
+    before/after figures, and its run answers this session on the Draw page."""
+    app = new_app("mlp_small", drawn_seven()).run()
+    owner = app.session_state[OWNER_KEY]
+    image = preprocess(drawn_seven()).image
+    for index in range(9):
+        drawings.save(np.roll(image, index % 3 - 1, axis=1), 7, owner)
+    open_page(app, "my_digits")
+    assert "mlp_small" in next(c.value for c in app.caption if "Trains your model" in c.value)
+    app.button(key="fine_tune_start").click().run()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not app.success:  # the job runs in the background
+        time.sleep(0.5)
+        app.run()
+    assert not app.exception, app.exception
+    assert any("Fine-tuned and stored as run 1" in s.value for s in app.success), app.warning
+    labels = [m.label for m in app.metric]
+    assert "MNIST test" in labels and "Your 3 held-out drawings" in labels
+    run = store.get_run("1")
+    assert run.owner == owner and run.metrics["fine_tuned_from"] == "mlp_small"
+    open_page(app, "draw")
+    assert "your run 1," in next(c.value for c in app.caption if "Answered by" in c.value)
