@@ -24,7 +24,7 @@ def upload(name: str, content: bytes) -> AppTest:
     app = new_app(DEFAULT_MODEL)
     app.session_state["input_source"] = "Upload"
     app.run()
-    app.file_uploader(key="upload").set_value((name, content, "image/png"))
+    app.file_uploader[0].set_value((name, content, "image/png"))
     app.run()
     assert not app.exception
     return app
@@ -52,10 +52,22 @@ def test_a_photo_of_a_digit_is_predicted_and_shown():
         ("huge.png", huge_png_header(10_000, 10_000), "10000x10000"),
     ],
 )
-def test_unreadable_uploads_get_an_error(name, content, fragment):
+def test_unreadable_uploads_get_one_message_and_leave_the_list(name, content, fragment):
     app = upload(name, content)
     assert prediction(app) == "—"
-    assert any(fragment in error.value for error in app.error)
+    assert [error.value for error in app.error if fragment in error.value]
+    assert not app.info  # no "No digit found" under the error
+    assert app.file_uploader[0].value is None  # a fresh, empty uploader
+
+
+def test_a_file_over_the_limit_is_refused_with_its_size():
+    too_big = b"\x89PNG\r\n\x1a\n" + bytes(6 * 2**20)
+    app = upload("big.png", too_big)
+    assert [error.value for error in app.error] == [
+        "big.png: the file is 6.0 MB; the limit is 5 MB"
+    ]
+    assert not app.info
+    assert app.file_uploader[0].value is None
 
 
 @pytest.mark.parametrize(

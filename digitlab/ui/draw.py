@@ -32,7 +32,6 @@ from digitlab.ui.widgets import run_selector, zoo_selector
 from digitlab.zoo import ENSEMBLE, REGRESSION, get_spec
 
 DRAW, UPLOAD = "Draw", "Upload"
-NO_DIGIT_MESSAGE = "No digit found: upload an image of one handwritten digit."
 OUTPUTS_KEY = "last_outputs"
 
 
@@ -86,7 +85,8 @@ def show_prediction(prediction: Prediction, task: str) -> None:
     if prediction.abstained:
         # "—": nothing drawn yet; "?": something drawn that it won't call a digit.
         st.metric("Prediction", "?" if prediction.reason == NOT_A_DIGIT else "—")
-        st.info(prediction.message, icon=":material/help:")
+        if prediction.message:
+            st.info(prediction.message, icon=":material/help:")
         if prediction.probabilities is not None:  # not a digit: show what it leaned to
             st.plotly_chart(
                 charts.probability_bars(prediction.probabilities, prediction.best_guess),
@@ -181,15 +181,15 @@ def render() -> None:
             "Input", [DRAW, UPLOAD], default=DRAW, key="input_source", label_visibility="collapsed"
         )
         if source == UPLOAD:
-            drawing = uploaded_image()
+            drawing, nothing_message = uploaded_image()  # "": it already said what's wrong
         else:
-            drawing = drawing_canvas()
+            drawing, nothing_message = drawing_canvas(), BLANK_MESSAGE
             st.button("Clear", on_click=clear_canvas, icon=":material/delete:", key="clear")
     prepared = preprocess(drawing) if drawing is not None else None
     with input_column:
         show_input(prepared.image if prepared else np.zeros((28, 28), np.float32), spec.input_size)
     if prepared is None or prepared.blank:
-        prediction = abstain(NO_DIGIT_MESSAGE if source == UPLOAD else BLANK_MESSAGE)
+        prediction = abstain(nothing_message)
     else:
         try:
             outputs = raw_outputs(run, prepared.image, runtime)
