@@ -135,9 +135,13 @@ class Predictor:
         self.spec = spec
         self.abstain_below = abstain_below  # see abstention.py; None: only blanks abstain
         size = spec.input_size
-        signature = [tf.TensorSpec([1, size, size, 1], tf.float32)]
-        self._call = tf.function(lambda x: model(x, training=False), input_signature=signature)
-        self.raw_outputs(np.zeros((28, 28), np.float32))  # trace now, not on the first drawing
+        # Traced once, here, into a concrete function that is called directly. (Calling a
+        # tf.function instead made TensorFlow warn of "retracing" when several models load
+        # in a row: it counts traces by the Python code traced, which every model shares.)
+        signature = tf.TensorSpec([1, size, size, 1], tf.float32)
+        traced = tf.function(lambda x: model(x, training=False))
+        self._call = traced.get_concrete_function(signature)
+        self.raw_outputs(np.zeros((28, 28), np.float32))  # warm up, not on the first drawing
 
     def raw_outputs(self, image28: np.ndarray) -> np.ndarray:
         """Logits (or the regression value) for one preprocessed 28x28 image in [0, 1]."""

@@ -1,10 +1,12 @@
 """Temperature softmax, entropy, abstention and the direct model call."""
 
+import logging
 import math
 
 import numpy as np
 import pytest
 
+from digitlab import store
 from digitlab.models import build_model
 from digitlab.predict import Predictor, entropy_bits, interpret, softmax
 from digitlab.zoo import CLASSIFICATION, REGRESSION, ZOO
@@ -85,3 +87,13 @@ def test_blank_canvas_abstains_with_a_message():
         "abstained": True,
         "reason": "blank",
     }
+
+
+def test_keras_predictors_loaded_in_a_row_never_warn_of_retracing(caplog):
+    """Each is traced once; TensorFlow counted their traces together and warned."""
+    image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for name in ZOO:  # every model, each answering once, as the side-by-side view does
+            run = store.shipped_run(name)
+            Predictor(run.load(), run.spec).raw_outputs(image)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
