@@ -187,6 +187,11 @@ def cache_folder(run: store.Run, root: Path | None = None) -> Path:
     return store.cache_dir(run, "export", root)
 
 
+def is_exported(run: store.Run, fmt: str, root: Path | None = None) -> bool:
+    """Whether this run's export in this format is cached already (no conversion to wait for)."""
+    return (cache_folder(run, root) / check_format(fmt)).exists()
+
+
 def exported_file(run: store.Run, fmt: str, root: Path | None = None) -> Path:
     """The cached export of one format, written first if missing."""
     path = cache_folder(run, root) / check_format(fmt)

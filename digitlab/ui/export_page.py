@@ -78,7 +78,10 @@ def render() -> None:
     try:
         with left:
             run = run_selector(model_selector())
-        with st.spinner("Exporting and measuring every format (once per run)..."):
+        with st.spinner(
+            "Exporting this run to every format and measuring each on the 10,000 MNIST test "
+            "images: about 20 seconds the first time, then kept for every session."
+        ):
             report = export.report(run)
     except (StoreError, DataError, export.ExportError) as error:
         st.error(str(error))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
 
 from digitlab import export, store
@@ -28,7 +30,7 @@ def runtime_selector() -> str:
     )
 
 
-@st.cache_resource(max_entries=16, show_spinner="Converting the model to TFLite (once)...")
+@st.cache_resource(max_entries=16, show_spinner=False)  # predictor_for says what happens
 def _tflite_predictor(_run: store.Run, runtime: str, version: str) -> Predictor:
     """One interpreter per run and format, shared by every session (keyed by `version`)."""
     path = export.exported_file(_run, runtime)
@@ -42,7 +44,16 @@ def predictor_for(run: store.Run, runtime: str = KERAS) -> Predictor:
     """
     if runtime != KERAS:
         try:
-            return _tflite_predictor(run, runtime, f"{run.path}:{run.version_key}")
+            waiting = (
+                contextlib.nullcontext()
+                if export.is_exported(run, runtime)
+                else st.spinner(
+                    f"Converting this model to {RUNTIMES[runtime]}: the first time takes about "
+                    "10 seconds; afterwards the switch is instant, for every session."
+                )
+            )
+            with waiting:
+                return _tflite_predictor(run, runtime, f"{run.path}:{run.version_key}")
         except export.ExportError as error:
             st.warning(f"No {RUNTIMES[runtime]} file ({error}): the Keras model answers.")
     return resources.predictor(run)
