@@ -3,6 +3,7 @@ server's health wait, and a digit drawn the way the canvas returns it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -10,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,29 @@ def wait_until_healthy(
         if time.monotonic() > deadline:
             raise TimeoutError(f"the server did not answer {url} within {timeout:.0f} s:\n{log()}")
         time.sleep(0.25)
+
+
+@contextlib.contextmanager
+def api_server(store: Path, start_timeout: float = 120) -> Iterator[str]:
+    """A real `python -m digitlab serve` on a free port over a store; yields its base URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "digitlab", "serve", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DIGITLAB_STORE_DIR": str(store)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_healthy(f"{base}/health", server, start_timeout)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 def drawn_seven() -> np.ndarray:

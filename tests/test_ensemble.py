@@ -4,9 +4,6 @@ exported, served by the predictor and the HTTP API, shown on the Draw and Evalua
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +18,11 @@ from digitlab.zoo import CLASSIFICATION, ENSEMBLE
 
 from helpers import (
     PAGES,
-    REPO_ROOT,
+    api_server,
     drawn_seven,
-    free_port,
     metric,
     new_app,
     run_cli,
-    wait_until_healthy,
 )
 
 MEMBERS = ["mlp_small", "cnn_small"]
@@ -164,25 +159,10 @@ def test_the_api_answers_with_an_ensemble(made, mnist, tmp_path: Path):
     root, run = made
     image = tmp_path / "seven.png"
     Image.fromarray(mnist.x_test[0]).save(image)
-    port = free_port()
-    env = {**os.environ, "DIGITLAB_STORE_DIR": str(root)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "digitlab", "serve", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_healthy(f"{base}/health", server, 120)
-        with image.open("rb") as file:
-            answer = requests.post(
-                f"{base}/predict", params={"run": run.id}, files={"file": file}, timeout=60
-            ).json()
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+    with api_server(root) as base, image.open("rb") as file:
+        answer = requests.post(
+            f"{base}/predict", params={"run": run.id}, files={"file": file}, timeout=60
+        ).json()
     assert answer["label"] == 7
     expected = members_probabilities((mnist.x_test[:1] / np.float32(255))[..., None])[0]
     np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-3)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,34 +16,16 @@ from digitlab.pendigits import rasterize
 from digitlab.preprocess import MAX_UPLOAD_BYTES
 from digitlab.zoo import DEFAULT_MODEL, ZOO
 
-from helpers import free_port, wait_until_healthy
+from helpers import api_server
 
-REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 120
 
 
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory, mnist):
     """The base URL of a real server, with a private store; stopped after the module."""
-    port = free_port()
-    env = {**os.environ, "DIGITLAB_STORE_DIR": str(tmp_path_factory.mktemp("serve-store"))}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "digitlab", "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_healthy(f"{base}/health", server, START_TIMEOUT_S)
+    with api_server(tmp_path_factory.mktemp("serve-store"), START_TIMEOUT_S) as base:
         yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 @pytest.fixture(scope="module")
