@@ -354,11 +354,15 @@ def feature_map_grid(maps: np.ndarray, columns: int = 16) -> go.Figure:
             row=channel // columns + 1,
             col=channel % columns + 1,
         )
+    return image_grid_axes(figure).update_layout(height=80 * rows, margin=dict(l=0, r=0, t=0, b=0))
+
+
+def image_grid_axes(figure: go.Figure) -> go.Figure:
+    """A grid of heatmaps shown as images: no axes, top row first, square pixels."""
     figure.update_xaxes(visible=False, constrain="domain")
     figure.update_yaxes(visible=False, autorange="reversed", constrain="domain")
     # Square pixels: tie each subplot's y scale to the x axis it is anchored to.
-    figure.for_each_yaxis(lambda axis: axis.update(scaleanchor=axis.anchor))
-    return figure.update_layout(height=80 * rows, margin=dict(l=0, r=0, t=0, b=0))
+    return figure.for_each_yaxis(lambda axis: axis.update(scaleanchor=axis.anchor))
 
 
 def embedding_3d(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from digitlab.ui.charts import ACCENT
+from digitlab.ui.charts import ACCENT, image_grid_axes
 from digitlab.weights import Histogram
 
 FIRST_EPOCH_COLOUR = "#e8590c"  # the start, in a colour apart from the accent (the end)
@@ -69,8 +69,6 @@ def filter_grid(filters: np.ndarray, columns: int = 16) -> go.Figure:
             row=index // columns + 1,
             col=index % columns + 1,
         )
-    figure.update_xaxes(visible=False, constrain="domain")
-    figure.update_yaxes(visible=False, autorange="reversed", constrain="domain")
-    # Square pixels: tie each subplot's y scale to the x axis it is anchored to.
-    figure.for_each_yaxis(lambda axis: axis.update(scaleanchor=axis.anchor))
-    return figure.update_layout(height=70 * rows + 20, margin=dict(l=0, r=0, t=10, b=10))
+    return image_grid_axes(figure).update_layout(
+        height=70 * rows + 20, margin=dict(l=0, r=0, t=10, b=10)
+    )
