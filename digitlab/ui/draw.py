@@ -21,17 +21,18 @@ from digitlab.predict import (
     softmax_steps,
 )
 from digitlab.preprocess import preprocess
-from digitlab.ui import charts, corrections, state
+from digitlab.ui import belief, charts, corrections, state
 from digitlab.ui.canvas import clear_canvas, drawing_canvas
 from digitlab.ui.explain import Drawing, explain_drawing
 from digitlab.ui.layout import drawing_row
 from digitlab.ui.runtime import KERAS, RUNTIMES, predictor_for, runtime_selector
+from digitlab.ui.samples import sample_image
 from digitlab.ui.temperature import temperature_slider
 from digitlab.ui.upload import uploaded_image
 from digitlab.ui.widgets import run_selector, zoo_selector
 from digitlab.zoo import ENSEMBLE, REGRESSION, get_spec
 
-DRAW, UPLOAD = "Draw", "Upload"
+DRAW, UPLOAD, SAMPLES = "Draw", "Upload", "Samples"
 OUTPUTS_KEY = "last_outputs"
 
 
@@ -178,16 +179,23 @@ def render() -> None:
         canvas_column, input_column, result_column = st.columns([1.25, 0.9, 1.45], gap="medium")
     with canvas_column:
         source = st.segmented_control(
-            "Input", [DRAW, UPLOAD], default=DRAW, key="input_source", label_visibility="collapsed"
+            "Input",
+            [DRAW, UPLOAD, SAMPLES],
+            default=DRAW,
+            key="input_source",
+            label_visibility="collapsed",
         )
         if source == UPLOAD:
             drawing, nothing_message = uploaded_image()  # "": it already said what's wrong
+        elif source == SAMPLES:
+            drawing, nothing_message = sample_image()
         else:
             drawing, nothing_message = drawing_canvas(), BLANK_MESSAGE
             st.button("Clear", on_click=clear_canvas, icon=":material/delete:", key="clear")
     prepared = preprocess(drawing) if drawing is not None else None
     with input_column:
         show_input(prepared.image if prepared else np.zeros((28, 28), np.float32), spec.input_size)
+    outputs = None  # the model runs only on an input that isn't blank
     if prepared is None or prepared.blank:
         prediction = abstain(nothing_message)
     else:
@@ -201,6 +209,10 @@ def render() -> None:
         show_prediction(prediction, spec.task)
         if prediction.reason != BLANK:  # "Right" / "Wrong? It's a …": save the drawing
             corrections.offer(Drawing(prepared.image, run, prediction, temperature), source == DRAW)
+        answered = (
+            Drawing(prepared.image, run, prediction, temperature) if outputs is not None else None
+        )
+        belief.show(answered, outputs, runtime, from_canvas=source == DRAW)  # growth, and a table
         if prediction.probabilities is not None and np.ndim(outputs) == 2:
             show_members(run, outputs, temperature)
         elif prediction.probabilities is not None:

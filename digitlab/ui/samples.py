@@ -1,0 +1,76 @@
+"""The third way in: a gallery of pen-written sample digits, one click (or key) each.
+
+Each sample is a button under its picture, so a keyboard reaches it with Tab and sends it
+with Enter or Space: a way to try the model that needs no mouse and no drawing. The chosen
+sample goes to the model as a drawing goes (digitlab.samples draws it as the canvas does).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from digitlab import samples
+from digitlab.handdrawn import NoPenDigits
+from digitlab.ui.canvas import CANVAS_SIZE
+
+CHOSEN_KEY = "sample_chosen"  # the index of the chosen sample in samples.gallery()
+CHOOSE_MESSAGE = "Choose a sample digit: click one, or Tab to it and press Enter."
+THUMBNAIL_PX = 48
+SHOWN_PX = CANVAS_SIZE // 2
+
+
+def button_key(index: int) -> str:
+    """The key of the button that sends sample `index` (what the tests press)."""
+    return f"sample_{index}"
+
+
+def _on_paper(image: np.ndarray, size: int) -> np.ndarray:
+    """A canvas drawing (ink in alpha) as dark ink on white, at `size` pixels."""
+    grey = Image.fromarray(255 - image[..., 3]).resize((size, size), Image.Resampling.BOX)
+    return np.asarray(grey)
+
+
+@st.cache_resource(show_spinner=False)
+def _thumbnails() -> list[np.ndarray]:
+    return [_on_paper(sample.image, THUMBNAIL_PX) for sample in samples.gallery()]
+
+
+def _choose(index: int) -> None:
+    st.session_state[CHOSEN_KEY] = index
+
+
+def sample_image() -> tuple[np.ndarray | None, str]:
+    """Show the gallery; return the chosen sample as the canvas would (RGBA), or None with
+    what the answer should say."""
+    try:
+        gallery = samples.gallery()
+    except (NoPenDigits, ValueError) as error:  # missing or unreadable: say so, no traceback
+        st.error(f"No samples to show: {error}")
+        return None, ""
+    chosen = st.session_state.get(CHOSEN_KEY)
+    if chosen is not None and not 0 <= chosen < len(gallery):
+        chosen = None
+    if chosen is not None:
+        sample = gallery[chosen]
+        st.image(_on_paper(sample.image, SHOWN_PX), width=SHOWN_PX)
+        st.caption(f"Sample {chosen + 1}: {sample.name}.")
+    # Wraps to as many rows as the column needs, on a phone too (columns would stack).
+    with st.container(horizontal=True, gap="small"):
+        for index, (sample, thumbnail) in enumerate(zip(gallery, _thumbnails(), strict=True)):
+            with st.container(width=THUMBNAIL_PX + 8, gap=None):
+                st.image(thumbnail, width=THUMBNAIL_PX)
+                st.button(
+                    str(sample.label),
+                    key=button_key(index),
+                    on_click=_choose,
+                    args=(index,),
+                    type="primary" if index == chosen else "secondary",
+                    help=f"Send sample {index + 1}, {sample.name}, to the model",
+                    width="stretch",
+                )
+    st.caption(samples.ATTRIBUTION)
+    if chosen is None:
+        return None, CHOOSE_MESSAGE
+    return gallery[chosen].image, ""
