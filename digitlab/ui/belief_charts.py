@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
-from digitlab.ui.charts import ACCENT, MUTED, RUN_COLOURS
+# One colour per digit, so a digit keeps its colour as lines come and go.
+DIGIT_COLOURS = plotly.colors.qualitative.D3
 
 
 def belief_lines(
     strokes: list[int], steps: np.ndarray, digits: list[int], answer: int | None
 ) -> go.Figure:
-    """One line per digit over the strokes; the current answer's line in the accent colour."""
-    others = [colour for colour in RUN_COLOURS if colour != ACCENT] or [MUTED]
+    """One line per digit over the strokes; the current answer's line drawn thicker."""
     figure = go.Figure()
-    for i, digit in enumerate(digits):
-        is_answer = digit == answer
+    for digit in digits:
         figure.add_scatter(
             x=strokes,
             y=[float(p) for p in steps[:, digit]],
             mode="lines+markers",
             name=str(digit),
-            line=dict(
-                color=ACCENT if is_answer else others[i % len(others)],
-                width=3 if is_answer else 1.5,
-            ),
+            line=dict(color=DIGIT_COLOURS[digit], width=3 if digit == answer else 1.5),
             hovertemplate=f"digit {digit} after stroke %{{x}}: %{{y:.1%}}<extra></extra>",
         )
     figure.update_layout(

@@ -7,6 +7,9 @@ sample goes to the model as a drawing goes (digitlab.samples draws it as the can
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 import streamlit as st
 from PIL import Image
@@ -33,8 +36,17 @@ def _on_paper(image: np.ndarray, size: int) -> np.ndarray:
 
 
 @st.cache_resource(show_spinner=False)
-def _thumbnails() -> list[np.ndarray]:
-    return [_on_paper(sample.image, THUMBNAIL_PX) for sample in samples.gallery()]
+def _thumbnails() -> list[str]:
+    """Each sample as a plain <img>: st.image would add a Fullscreen button per picture,
+    twenty more stops for a keyboard between one sample's button and the next. The alt
+    text is empty because the button beside it names the digit."""
+    tags = []
+    for sample in samples.gallery():
+        png = io.BytesIO()
+        Image.fromarray(_on_paper(sample.image, THUMBNAIL_PX)).save(png, format="PNG")
+        source = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
+        tags.append(f'<img src="{source}" alt="" width="{THUMBNAIL_PX}" height="{THUMBNAIL_PX}">')
+    return tags
 
 
 def _choose(index: int) -> None:
@@ -60,7 +72,7 @@ def sample_image() -> tuple[np.ndarray | None, str]:
     with st.container(horizontal=True, gap="small"):
         for index, (sample, thumbnail) in enumerate(zip(gallery, _thumbnails(), strict=True)):
             with st.container(width=THUMBNAIL_PX + 8, gap=None):
-                st.image(thumbnail, width=THUMBNAIL_PX)
+                st.html(thumbnail)
                 st.button(
                     str(sample.label),
                     key=button_key(index),
