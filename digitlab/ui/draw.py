@@ -11,7 +11,6 @@ from digitlab import ensemble, store
 from digitlab.data import at_input_size
 from digitlab.evaluate import calibrated_temperature
 from digitlab.predict import (
-    BLANK,
     BLANK_MESSAGE,
     NOT_A_DIGIT,
     Prediction,
@@ -205,13 +204,12 @@ def render() -> None:
             st.error(f"{error} Choose another version.")
             return
         prediction = interpret(outputs, spec.task, temperature, abstain_threshold(run))
+    # What was drawn and what the model said; None when nothing was there to answer.
+    answered = None if outputs is None else Drawing(prepared.image, run, prediction, temperature)
     with result_column:
         show_prediction(prediction, spec.task)
-        if prediction.reason != BLANK:  # "Right" / "Wrong? It's a …": save the drawing
-            corrections.offer(Drawing(prepared.image, run, prediction, temperature), source == DRAW)
-        answered = (
-            Drawing(prepared.image, run, prediction, temperature) if outputs is not None else None
-        )
+        if answered is not None:  # "Right" / "Wrong? It's a …": save the drawing
+            corrections.offer(answered, source == DRAW)
         belief.show(answered, outputs, runtime, from_canvas=source == DRAW)  # growth, and a table
         if prediction.probabilities is not None and np.ndim(outputs) == 2:
             show_members(run, outputs, temperature)
@@ -220,5 +218,5 @@ def render() -> None:
     st.caption(f"Answered by {spec.title}: {state.run_label(run)}.")
     if runtime != KERAS:
         st.caption(f"Answered by the exported {RUNTIMES[runtime]} file (see the Export page).")
-    if prediction.reason != BLANK:
-        explain_drawing(Drawing(prepared.image, run, prediction, temperature))
+    if answered is not None:
+        explain_drawing(answered)
