@@ -33,6 +33,13 @@ def duration(seconds: float) -> str:
     return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
+def log_range(label: str, values: list[float], default: tuple[float, float], key: str, **options):
+    """A (low, high) range picked among values spread on a log scale."""
+    return st.select_slider(
+        label, values, value=default, format_func=lambda value: f"{value:g}", key=key, **options
+    )
+
+
 def settings_widgets() -> SearchSettings | None:
     """The architecture, ranges, trials and budget; None (with the reason) when invalid."""
     model = st.selectbox(
@@ -61,12 +68,8 @@ def settings_widgets() -> SearchSettings | None:
         key=f"search_images_{model}",
     )
     st.markdown("**Ranges** (each trial samples one value of each)")
-    learning_rate = st.select_slider(
-        "Learning rate (log scale)",
-        LEARNING_RATES,
-        value=(1e-4, 1e-2),
-        format_func=lambda value: f"{value:g}",
-        key="search_lr",
+    learning_rate = log_range(
+        "Learning rate (log scale)", LEARNING_RATES, (1e-4, 1e-2), "search_lr"
     )
     has_dropout = ZOO[model].has_dropout
     dropout = st.slider(
@@ -81,14 +84,7 @@ def settings_widgets() -> SearchSettings | None:
     )
     batch_sizes = st.multiselect("Batch sizes", BATCH_SIZES, [64, 128, 256], key="search_batches")
     search_l2 = st.checkbox("Search L2 weight decay", key="search_use_l2")
-    l2 = st.select_slider(
-        "L2 (log scale)",
-        L2_VALUES,
-        value=(1e-5, 1e-3),
-        format_func=lambda value: f"{value:g}",
-        key="search_l2",
-        disabled=not search_l2,
-    )
+    l2 = log_range("L2 (log scale)", L2_VALUES, (1e-5, 1e-3), "search_l2", disabled=not search_l2)
     optimizers = st.multiselect(
         "Optimizers (none chosen: the recipe's)", OPTIMIZERS, key="search_optimizers"
     )
