@@ -24,7 +24,7 @@ from .test_browser import ONE, choose_model_to_train, clear_button, set_number
 APP_SCRIPT = REPO_ROOT / "streamlit_app.py"
 DRAWING_DEADLINE_S = 1.0  # a drawing session's answer while another session trains
 MEMORY_GROWTH_LIMIT_MB = 50
-MEMORY_ROUNDS = 70  # each a new drawing, a temperature change and a Clear: 210 reruns
+MEMORY_ROUNDS = 50  # each a new drawing, a temperature change and a Clear: 150 reruns
 
 
 def open_session(browser: Browser, url: str) -> StreamlitPage:
@@ -144,7 +144,7 @@ def test_memory_stays_flat_over_many_predictions(browser: Browser, app_url: str)
         session.wait_until_quiet()
         session.click_and_wait(clear)
 
-    for index in range(20):  # warm up: caches, the model, plotly's first figures
+    for index in range(10):  # warm up: caches, the model, plotly's first figures
         one_round(index)
     before = resident_memory_mb(port)
     for index in range(MEMORY_ROUNDS):
