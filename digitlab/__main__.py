@@ -2,6 +2,6 @@
 
 import sys
 
-from digitlab.cli import main
+from digitlab.cli.main import main
 
 sys.exit(main())

@@ -56,7 +56,7 @@ def bench_reference(options: BenchOptions) -> dict[str, Any]:
     """Train the reference (Adam, batch 128, 10% validation) until 99.2% test accuracy."""
     import keras
 
-    from digitlab.data import load_mnist
+    from digitlab.data.mnist import load_mnist
 
     mnist = load_mnist()
     x_train = mnist.x_train[: options.train_samples, ..., None].astype(np.float32) / 255.0
@@ -137,8 +137,8 @@ def machine_gflops(size: int = 2048, repeats: int = 5) -> float:
 def bench_recipe(model: str, options: BenchOptions, preset: str = "default") -> dict[str, Any]:
     """Train a zoo model with one of DigitLab's recipes into a throw-away store (no cache
     hit); `seconds` is the whole of train(): data, building, training, testing, saving."""
-    from digitlab.config import recipe
-    from digitlab.train import TRAINED, train
+    from digitlab.training.train import TRAINED, train
+    from digitlab.zoo.config import recipe
 
     config = recipe(model, preset=preset)
     if options.quick:
@@ -176,11 +176,11 @@ def bench_recipe(model: str, options: BenchOptions, preset: str = "default") -> 
 def pendigits_accuracy(run, options: BenchOptions) -> float | None:
     """Accuracy on the held-out writers' pen-written digits, drawn as the canvas draws
     them (an abstention counts as wrong); None without the pendigits file."""
-    from digitlab import handdrawn
-    from digitlab.data import unit_floats
-    from digitlab.handwriting import digit_scores
-    from digitlab.metrics import model_outputs
-    from digitlab.predict import abstain_threshold
+    from digitlab.analysis.handwriting import digit_scores
+    from digitlab.data import handdrawn
+    from digitlab.data.mnist import unit_floats
+    from digitlab.inference.metrics import model_outputs
+    from digitlab.inference.predict import abstain_threshold
 
     try:
         test = handdrawn.pen_digits("test")
@@ -193,12 +193,12 @@ def pendigits_accuracy(run, options: BenchOptions) -> float | None:
 
 def _sample_canvases(count: int) -> list[np.ndarray]:
     """Canvas arrays to predict: pen-written digits when available, else MNIST drawn large."""
-    from digitlab.pendigits import default_pendigits_path, parse_pendigits, rasterize
+    from digitlab.data.pendigits import default_pendigits_path, parse_pendigits, rasterize
 
     path = default_pendigits_path()
     if path is not None:
         return [rasterize(digit) for digit in parse_pendigits(path)[:count]]
-    from digitlab.data import load_mnist
+    from digitlab.data.mnist import load_mnist
 
     canvases = []
     for image in load_mnist().x_test[:count]:
@@ -217,9 +217,9 @@ def _percentiles(milliseconds: list[float]) -> dict[str, float]:
 def bench_prediction(options: BenchOptions) -> dict[str, Any]:
     """Milliseconds from a 280x280 RGBA canvas to ten probabilities, and via model.predict."""
     from digitlab import store
-    from digitlab.predict import load_predictor, softmax
-    from digitlab.preprocess import preprocess
-    from digitlab.zoo import DEFAULT_MODEL
+    from digitlab.data.preprocess import preprocess
+    from digitlab.inference.predict import load_predictor, softmax
+    from digitlab.zoo.registry import DEFAULT_MODEL
 
     run = store.default_run(DEFAULT_MODEL)
     predictor = load_predictor(run)
@@ -245,8 +245,8 @@ def bench_prediction(options: BenchOptions) -> dict[str, Any]:
 _COLD_START_SCRIPT = """
 import numpy as np
 from digitlab import store
-from digitlab.predict import load_predictor
-from digitlab.zoo import DEFAULT_MODEL
+from digitlab.inference.predict import load_predictor
+from digitlab.zoo.registry import DEFAULT_MODEL
 canvas = np.zeros((280, 280, 4), np.uint8)
 canvas[60:220, 130:150, 3] = 255  # a "1"
 print(load_predictor(store.default_run(DEFAULT_MODEL)).predict_image(canvas).label)
@@ -279,7 +279,7 @@ def run_entry(key: str, options: BenchOptions) -> dict[str, Any]:
 
 
 def _entry_in_child(key: str, options: BenchOptions) -> dict[str, Any]:
-    """Each training runs in a fresh process, as a training job does (digitlab.jobs): no
+    """Each training runs in a fresh process, as a training job does (digitlab.training.jobs): no
     run inherits another's memory, threads or TensorFlow state."""
     code = (
         "import json, sys; "
@@ -307,7 +307,7 @@ def prepare_drawings() -> float | None:
     """Draw (or find cached) the pen digits and not-digits the recipes train and are
     measured on: a once-per-machine cost like MNIST's download, so kept off the training
     entries' clocks and reported on its own. None without the pendigits file."""
-    from digitlab import handdrawn
+    from digitlab.data import handdrawn
 
     started = time.perf_counter()
     try:

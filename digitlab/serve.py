@@ -23,7 +23,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from digitlab import store
-from digitlab.predict import (
+from digitlab.data.preprocess import MAX_UPLOAD_BYTES, ImageError, load_image
+from digitlab.inference.predict import (
     MAX_TEMPERATURE,
     MIN_TEMPERATURE,
     Predictor,
@@ -31,8 +32,7 @@ from digitlab.predict import (
     loaded_runs,
     prediction_line,
 )
-from digitlab.preprocess import MAX_UPLOAD_BYTES, ImageError, load_image
-from digitlab.zoo import DEFAULT_MODEL, ZOO
+from digitlab.zoo.registry import DEFAULT_MODEL, ZOO
 
 FORM_FIELD = "file"
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the image in a form

@@ -14,7 +14,7 @@ SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 # machine without them, load_mnist downloads through Keras as the app does.
 if "DIGITLAB_DATA_DIR" not in os.environ and SHARED_MNIST.is_dir():
     os.environ["DIGITLAB_DATA_DIR"] = str(SHARED_MNIST)
-# The canvas-drawn pen digits and not-digits (digitlab.handdrawn) take a few minutes to draw;
+# The canvas-drawn pen digits and not-digits (digitlab.data.handdrawn) take a few minutes to draw;
 # tests keep them between runs in a folder of their own, not in the user's ~/.digitlab.
 os.environ.setdefault("DIGITLAB_CACHE_DIR", str(Path(tempfile.gettempdir()) / "digitlab-tests"))
 
@@ -30,7 +30,7 @@ def private_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 @pytest.fixture(scope="session")
 def mnist():
     """The real MNIST arrays; the test is skipped with the reason when none can be had."""
-    from digitlab.data import DataError, load_mnist
+    from digitlab.data.mnist import DataError, load_mnist
 
     try:
         return load_mnist()

@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from digitlab.ui.canvas import CANVAS_SIZE, INJECTED_IMAGE
 from digitlab.ui.state import MODEL_KEY
-from digitlab.zoo import DEFAULT_MODEL
+from digitlab.zoo.registry import DEFAULT_MODEL
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP = str(REPO_ROOT / "streamlit_app.py")

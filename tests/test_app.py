@@ -6,7 +6,12 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digitlab.pendigits import default_pendigits_path, parse_pendigits, rasterize, sample_balanced
+from digitlab.data.pendigits import (
+    default_pendigits_path,
+    parse_pendigits,
+    rasterize,
+    sample_balanced,
+)
 from digitlab.ui.canvas import INJECTED_IMAGE
 
 from helpers import metric, new_app

@@ -75,8 +75,8 @@ def test_a_diverging_run_says_so_and_stores_nothing(mnist, private_store):
 
 def test_a_corrupt_run_is_a_clear_error_and_the_default_still_answers(tmp_path, private_store):
     from digitlab import store
-    from digitlab.config import TrainConfig
-    from digitlab.models import build_model
+    from digitlab.zoo.builders import build_model
+    from digitlab.zoo.config import TrainConfig
 
     run = store.save_run(build_model("mlp_small"), TrainConfig(model="mlp_small", seed=9), {},
                          {"accuracy": 0.5}, seconds=1.0, root=private_store)  # fmt: skip

@@ -9,8 +9,9 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from digitlab import belief, samples
-from digitlab.predict import softmax
+from digitlab.data import samples
+from digitlab.inference import belief
+from digitlab.inference.predict import softmax
 from digitlab.ui.belief import HISTORY_KEY, TABLE_LABEL
 from digitlab.ui.canvas import CANVAS_SIZE, INJECTED_IMAGE
 from digitlab.ui.samples import button_key
@@ -133,7 +134,7 @@ def test_the_probabilities_as_a_table_list_ten_digits_summing_to_one():
 
 
 def test_the_gallery_is_two_of_each_digit_by_held_out_writers():
-    from digitlab.handdrawn import TEST_WRITERS
+    from digitlab.data.handdrawn import TEST_WRITERS
 
     gallery = samples.gallery()
     assert [s.label for s in gallery] == [d for d in range(10) for _ in range(2)]

@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitlab.pendigits import default_pendigits_path, parse_pendigits, rasterize, sample_balanced
+from digitlab.data.pendigits import (
+    default_pendigits_path,
+    parse_pendigits,
+    rasterize,
+    sample_balanced,
+)
 
 from helpers import REPO_ROOT, run_cli
 
@@ -147,7 +152,7 @@ def test_runs_of_the_shipped_models_cannot_be_deleted(private_store):
 def test_help_does_not_load_tensorflow():
     code = (
         "import sys, contextlib, io\n"
-        "from digitlab.cli import main\n"
+        "from digitlab.cli.main import main\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['--help'])\n"
         "loaded = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')]\n"

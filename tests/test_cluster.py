@@ -6,9 +6,11 @@ import time
 
 import pytest
 
-from digitlab import cluster, store, weights
-from digitlab.config import TrainConfig
-from digitlab.jobs import DONE, JobQueue, default_runner
+from digitlab import store
+from digitlab.analysis import weights
+from digitlab.training import cluster
+from digitlab.training.jobs import DONE, JobQueue, default_runner
+from digitlab.zoo.config import TrainConfig
 
 ray = pytest.importorskip(
     "ray", reason="Ray is not installed (pip install -r requirements-ray.txt)"

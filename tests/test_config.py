@@ -2,8 +2,8 @@
 
 import pytest
 
-from digitlab.config import ConfigError, TrainConfig, recipe
-from digitlab.zoo import ZOO
+from digitlab.zoo.config import ConfigError, TrainConfig, recipe
+from digitlab.zoo.registry import ZOO
 
 
 def test_every_zoo_model_has_a_valid_recipe():

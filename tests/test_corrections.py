@@ -10,8 +10,9 @@ import zipfile
 
 import numpy as np
 
-from digitlab import drawings, store
-from digitlab.preprocess import preprocess
+from digitlab import store
+from digitlab.data.preprocess import preprocess
+from digitlab.store import drawings
 from digitlab.ui.corrections import RIGHT_KEY, button_key
 from digitlab.ui.my_digits_page import EMPTY_MESSAGE, delete_key, relabel_key
 from digitlab.ui.state import OWNER_KEY
@@ -77,7 +78,7 @@ def test_my_digits_shows_relabels_deletes_and_exports():
 
 
 def _zip_of(drawing_id: int) -> bytes:
-    from digitlab import drawings_export
+    from digitlab.store import drawings_export
 
     return drawings_export.zip_bytes([drawings.get(drawing_id)])
 

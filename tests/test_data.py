@@ -1,4 +1,4 @@
-"""Tests for digitlab.data: MNIST loading from every source, validation, the 20x20 set."""
+"""Tests for digitlab.data.mnist: MNIST loading from every source, validation, the 20x20 set."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitlab import data
-from digitlab.data import DataError, downscale_to_20, load_mnist, read_idx, tiny20_dataset
+from digitlab.data import mnist as data
+from digitlab.data.mnist import DataError, downscale_to_20, load_mnist, read_idx, tiny20_dataset
 
 REAL_MNIST = Path(__file__).resolve().parents[2] / "shared/data/mnist"
 needs_real_mnist = pytest.mark.skipif(

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitlab import drawings, drawings_export
-from digitlab.drawings import DrawingError
+from digitlab.store import drawings, drawings_export
+from digitlab.store.drawings import DrawingError
 
 from helpers import run_cli
 

@@ -11,10 +11,12 @@ import pytest
 import requests
 from PIL import Image
 
-from digitlab import ensemble, export, store
-from digitlab.predict import interpret, load_predictor, softmax
+from digitlab import store
+from digitlab.analysis import export
+from digitlab.inference import ensemble
+from digitlab.inference.predict import interpret, load_predictor, softmax
 from digitlab.ui.canvas import INJECTED_IMAGE
-from digitlab.zoo import CLASSIFICATION, ENSEMBLE
+from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE
 
 from helpers import (
     PAGES,

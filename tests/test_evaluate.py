@@ -9,7 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from digitlab import evaluate, store
+from digitlab import store
+from digitlab.analysis import evaluate
 
 CLASSIFICATION_KEYS = {
     "model",

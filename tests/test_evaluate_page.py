@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from digitlab import store
-from digitlab.evaluate import evaluate_run
+from digitlab.analysis.evaluate import evaluate_run
 from digitlab.ui.explain import VIEWS
 from digitlab.ui.temperature import DEFAULT_TEMPERATURE, nearest_stop
 
@@ -59,8 +59,8 @@ def test_the_evaluate_page_shows_the_regression_model(mnist):
 
 
 def test_the_evaluate_page_follows_the_sessions_chosen_run(mnist):
-    from digitlab.config import TrainConfig
-    from digitlab.train import train
+    from digitlab.training.train import train
+    from digitlab.zoo.config import TrainConfig
 
     run = train(TrainConfig(model="tiny20", epochs=1, train_samples=500), owner=None).run
     app = unstarted_app("tiny20")
@@ -107,8 +107,8 @@ def test_the_regression_model_has_the_slider_disabled_with_a_reason():
 
 
 def test_a_run_without_a_fitted_temperature_says_where_to_fit_it(mnist):
-    from digitlab.config import TrainConfig
-    from digitlab.train import train
+    from digitlab.training.train import train
+    from digitlab.zoo.config import TrainConfig
 
     run = train(TrainConfig(model="tiny20", epochs=1, train_samples=500), owner=None).run
     app = unstarted_app("tiny20")

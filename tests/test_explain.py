@@ -7,9 +7,10 @@ import keras
 import numpy as np
 import pytest
 
-from digitlab import explain, store
-from digitlab.predict import Predictor
-from digitlab.zoo import ZOO
+from digitlab import store
+from digitlab.analysis import explain
+from digitlab.inference.predict import Predictor
+from digitlab.zoo.registry import ZOO
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digitlab import cli, export, store
-from digitlab.predict import Predictor, softmax
+from digitlab import store
+from digitlab.analysis import export
+from digitlab.cli import main as cli
+from digitlab.inference.predict import Predictor, softmax
 from digitlab.ui.export_page import FORMAT_TITLES
-from digitlab.zoo import DEFAULT_MODEL, ZOO
+from digitlab.zoo.registry import DEFAULT_MODEL, ZOO
 
 # --- refusals (no TensorFlow needed) ---------------------------------------------------------
 
@@ -145,7 +147,7 @@ def test_the_cli_writes_an_integer_tflite_file_that_agrees(tmp_path: Path, mnist
 def test_tiny20_runs_from_28x28_images_in_tflite_and_savedmodel(tmp_path: Path, mnist):
     import tensorflow as tf
 
-    from digitlab.data import downscale_to_20
+    from digitlab.data.mnist import downscale_to_20
 
     entry, spec = store.shipped_run("tiny20"), ZOO["tiny20"]
     keras_predictor = Predictor(entry.load(), spec)

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from digitlab import store
-from digitlab.config import TrainConfig
-from digitlab.train import train
+from digitlab.training.train import train
+from digitlab.zoo.config import TrainConfig
 
 from helpers import new_app
 

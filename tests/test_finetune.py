@@ -16,9 +16,13 @@ import time
 import numpy as np
 import pytest
 
-from digitlab import drawings, finetune, handdrawn, numpy_net, store
-from digitlab.jobs import DONE, FAILED, JobQueue, ProcessRunner
-from digitlab.pendigits import PenDigit, sample_balanced
+from digitlab import store
+from digitlab.data import handdrawn
+from digitlab.data.pendigits import PenDigit, sample_balanced
+from digitlab.store import drawings
+from digitlab.training import finetune
+from digitlab.training.jobs import DONE, FAILED, JobQueue, ProcessRunner
+from digitlab.zoo import numpy_net
 
 SLANT = -1.2  # x' = x + SLANT * y, y pointing up: a strong backward lean
 SAVED = 30  # drawings saved by the session (10 of them are held out)

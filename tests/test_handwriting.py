@@ -9,14 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitlab import abstention, handdrawn, notdigits, store
-from digitlab.config import ConfigError, TrainConfig
-from digitlab.data import unit_floats
-from digitlab.handwriting import digit_scores
-from digitlab.pendigits import PenDigit, rasterize
-from digitlab.predict import NOT_A_DIGIT, abstain_threshold, interpret, load_predictor
+from digitlab import store
+from digitlab.analysis.handwriting import digit_scores
+from digitlab.data import handdrawn, notdigits
+from digitlab.data.mnist import unit_floats
+from digitlab.data.pendigits import PenDigit, rasterize
+from digitlab.inference import abstention
+from digitlab.inference.predict import NOT_A_DIGIT, abstain_threshold, interpret, load_predictor
 from digitlab.ui.state import TEMPERATURE_KEY
-from digitlab.zoo import CLASSIFICATION, DEFAULT_MODEL
+from digitlab.zoo.config import ConfigError, TrainConfig
+from digitlab.zoo.registry import CLASSIFICATION, DEFAULT_MODEL
 
 from helpers import metric, new_app, run_cli
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitlab.hints import (
+from digitlab.analysis.hints import (
     OVERFITTING,
     STALLED,
     TOO_FAST,
@@ -14,7 +14,7 @@ from digitlab.hints import (
     diagnose,
     history_from_rows,
 )
-from digitlab.predict import softmax, softmax_steps
+from digitlab.inference.predict import softmax, softmax_steps
 
 from helpers import drawn_seven, new_app
 

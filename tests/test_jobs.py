@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from digitlab.config import TrainConfig
-from digitlab.jobs import DONE, FAILED, QUEUED, RUNNING, STOPPED, JobQueue, worker_count
+from digitlab.training.jobs import DONE, FAILED, QUEUED, RUNNING, STOPPED, JobQueue, worker_count
+from digitlab.zoo.config import TrainConfig
 
 from helpers import REPO_ROOT
 
@@ -134,8 +134,8 @@ def test_a_training_process_that_errors_fails_with_its_message(
 def test_the_server_side_never_imports_the_training_stack(mnist, private_store):
     code = """
 import sys, time
-from digitlab.config import TrainConfig
-from digitlab.jobs import JobQueue
+from digitlab.zoo.config import TrainConfig
+from digitlab.training.jobs import JobQueue
 queue = JobQueue()
 job = queue.submit(TrainConfig(model="tiny20", epochs=1, train_samples=500))
 while not job.finished:

@@ -10,11 +10,9 @@ import keras
 import numpy as np
 import pytest
 
-from digitlab import data
-from digitlab.config import ConfigError, TrainConfig
-from digitlab.metrics import classification_metrics, model_outputs
-from digitlab.models import build_model
-from digitlab.train import (
+from digitlab.data import mnist as data
+from digitlab.inference.metrics import classification_metrics, model_outputs
+from digitlab.training.train import (
     KeepBestEpoch,
     _callbacks,
     _compile,
@@ -22,6 +20,8 @@ from digitlab.train import (
     _optimizer,
     train_model,
 )
+from digitlab.zoo.builders import build_model
+from digitlab.zoo.config import ConfigError, TrainConfig
 
 from helpers import run_cli
 
@@ -164,7 +164,7 @@ def test_width_scales_every_hidden_layer_and_leaves_older_cache_keys_alone():
 def test_a_search_can_sample_widths():
     import optuna
 
-    from digitlab.search_space import SearchSettings, SearchSpace, sample
+    from digitlab.training.search_space import SearchSettings, SearchSpace, sample
 
     settings = SearchSettings(config(), SearchSpace(widths=(0.5, 2.0)), trials=3)
     assert "width" in settings.searched

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from digitlab.models import build_model
-from digitlab.zoo import REGRESSION, ZOO
+from digitlab.zoo.builders import build_model
+from digitlab.zoo.registry import REGRESSION, ZOO
 
 
 def dense(inputs: int, units: int) -> int:

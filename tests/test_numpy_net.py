@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 from keras import layers
 
-from digitlab import numpy_net, store
-from digitlab.config import TrainConfig
-from digitlab.data import at_input_size
-from digitlab.predict import NumpyPredictor, Predictor, load_predictor
-from digitlab.zoo import ZOO
+from digitlab import store
+from digitlab.data.mnist import at_input_size
+from digitlab.inference.predict import NumpyPredictor, Predictor, load_predictor
+from digitlab.zoo import numpy_net
+from digitlab.zoo.config import TrainConfig
+from digitlab.zoo.registry import ZOO
 
 
 @pytest.mark.parametrize("name", list(ZOO))

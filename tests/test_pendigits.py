@@ -1,4 +1,4 @@
-"""Tests for digitlab.pendigits: parsing the UNIPEN file, fitting, rasterising, sampling."""
+"""Tests for digitlab.data.pendigits: parsing the UNIPEN file, fitting, rasterising, sampling."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digitlab.pendigits import (
+from digitlab.data.pendigits import (
     PenDigit,
     default_pendigits_path,
     fit_to_canvas,

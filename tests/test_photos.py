@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from digitlab import handdrawn, store
-from digitlab.pendigits import PenDigit, rasterize, sample_balanced
-from digitlab.predict import load_predictor
-from digitlab.preprocess import preprocess
-from digitlab.zoo import DEFAULT_MODEL
+from digitlab import store
+from digitlab.data import handdrawn
+from digitlab.data.pendigits import PenDigit, rasterize, sample_balanced
+from digitlab.data.preprocess import preprocess
+from digitlab.inference.predict import load_predictor
+from digitlab.zoo.registry import DEFAULT_MODEL
 
 PHOTOS_PER_DIGIT = 6
 ACCURACY_FLOOR = 0.93  # measured 0.98 to 1.0 here; the photos are harder than the canvas

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from digitlab import store
-from digitlab.models import build_model
-from digitlab.predict import Predictor, entropy_bits, interpret, softmax
-from digitlab.zoo import CLASSIFICATION, REGRESSION, ZOO
+from digitlab.inference.predict import Predictor, entropy_bits, interpret, softmax
+from digitlab.zoo.builders import build_model
+from digitlab.zoo.registry import CLASSIFICATION, REGRESSION, ZOO
 
 
 def direct_softmax(logits, temperature):
@@ -67,7 +67,7 @@ def test_predictor_gives_the_models_own_outputs(name):
     predictor = Predictor(model, spec)
     image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
     if spec.input_size == 20:
-        from digitlab.data import downscale_to_20
+        from digitlab.data.mnist import downscale_to_20
 
         expected = np.asarray(model(downscale_to_20(image)[None, ..., None]))[0]
     else:

@@ -1,4 +1,4 @@
-"""Tests for digitlab.preprocess, checked against hand-computed numpy oracles."""
+"""Tests for digitlab.data.preprocess, checked against hand-computed numpy oracles."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digitlab.preprocess import (
+from digitlab.data.preprocess import (
     MAX_UPLOAD_BYTES,
     ImageError,
     Preprocessed,

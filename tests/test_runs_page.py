@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from digitlab import store
-from digitlab.config import TrainConfig
-from digitlab.models import build_model
-from digitlab.train import train
+from digitlab.training.train import train
+from digitlab.zoo.builders import build_model
+from digitlab.zoo.config import TrainConfig
 
 from helpers import drawn_seven, metric, new_app, open_page
 

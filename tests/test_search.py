@@ -8,9 +8,8 @@ import time
 import pytest
 
 from digitlab import store
-from digitlab.config import ConfigError, TrainConfig
-from digitlab.jobs import STOPPED, JobQueue
-from digitlab.search import (
+from digitlab.training.jobs import STOPPED, JobQueue
+from digitlab.training.search import (
     MAX_TRIALS,
     OUT_OF_TIME,
     PRUNED,
@@ -19,7 +18,8 @@ from digitlab.search import (
     SearchSettings,
     SearchSpace,
 )
-from digitlab.search_space import expected_seconds, seconds_per_trial
+from digitlab.training.search_space import expected_seconds, seconds_per_trial
+from digitlab.zoo.config import ConfigError, TrainConfig
 
 from helpers import new_app, run_cli
 

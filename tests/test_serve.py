@@ -11,10 +11,11 @@ import pytest
 import requests
 from PIL import Image
 
-from digitlab import cli, notdigits
-from digitlab.pendigits import rasterize
-from digitlab.preprocess import MAX_UPLOAD_BYTES
-from digitlab.zoo import DEFAULT_MODEL, ZOO
+from digitlab.cli import main as cli
+from digitlab.data import notdigits
+from digitlab.data.pendigits import rasterize
+from digitlab.data.preprocess import MAX_UPLOAD_BYTES
+from digitlab.zoo.registry import DEFAULT_MODEL, ZOO
 
 from helpers import api_server
 

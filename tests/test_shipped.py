@@ -3,10 +3,10 @@
 import pytest
 
 from digitlab import store
-from digitlab.data import downscale_to_20
-from digitlab.metrics import score_on_test_set
-from digitlab.models import build_model
-from digitlab.zoo import DEFAULT_MODEL, ZOO
+from digitlab.data.mnist import downscale_to_20
+from digitlab.inference.metrics import score_on_test_set
+from digitlab.zoo.builders import build_model
+from digitlab.zoo.registry import DEFAULT_MODEL, ZOO
 
 
 @pytest.mark.parametrize("name", list(ZOO))

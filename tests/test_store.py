@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from digitlab import store
-from digitlab.config import TrainConfig
-from digitlab.models import build_model
+from digitlab.store import sqlite
+from digitlab.zoo.builders import build_model
+from digitlab.zoo.config import TrainConfig
 
 from helpers import REPO_ROOT
 
@@ -80,8 +81,8 @@ def test_the_listing_follows_changes_made_by_another_process(private_store):
     assert store.list_runs("tiny20", include_shipped=False) == []
     script = textwrap.dedent(
         f"""
-        from digitlab.config import TrainConfig
-        from digitlab.models import build_model
+        from digitlab.zoo.config import TrainConfig
+        from digitlab.zoo.builders import build_model
         from digitlab import store
         store.save_run(build_model("tiny20"), TrainConfig(model="tiny20"), {{}}, {{}},
                        seconds=0.0, root=__import__("pathlib").Path({str(private_store)!r}))
@@ -116,7 +117,7 @@ def test_an_interrupted_save_leaves_neither_folder_nor_row(private_store, monkey
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("simulated crash before the row is written")
 
-    monkeypatch.setattr(store._Write, "__enter__", crash)
+    monkeypatch.setattr(sqlite.Transaction, "__enter__", crash)
     with pytest.raises(KeyboardInterrupt):
         save_untrained(seed=7)
     monkeypatch.undo()
@@ -136,8 +137,8 @@ _KILLED_SAVE = """
 import sys, time
 from pathlib import Path
 from digitlab import store
-from digitlab.config import TrainConfig
-from digitlab.models import build_model
+from digitlab.zoo.config import TrainConfig
+from digitlab.zoo.builders import build_model
 moment, root = sys.argv[1], Path(sys.argv[2])
 model = build_model("tiny20")
 if moment == "folder":  # while the model file is being written
@@ -148,12 +149,13 @@ if moment == "folder":  # while the model file is being written
         time.sleep(60)
     model.save = slow_save
 else:  # the folder is in place; the row is not written yet
-    real_enter = store._Write.__enter__
+    from digitlab.store import sqlite
+    real_enter = sqlite.Transaction.__enter__
     def slow_enter(self):
         print("ready", flush=True)
         time.sleep(60)
         return real_enter(self)
-    store._Write.__enter__ = slow_enter
+    sqlite.Transaction.__enter__ = slow_enter
 store.save_run(model, TrainConfig(model="tiny20", seed=11), {}, {}, seconds=0.0, root=root)
 """
 
@@ -194,8 +196,8 @@ _WRITER = """
 import sys
 from pathlib import Path
 from digitlab import store
-from digitlab.config import TrainConfig
-from digitlab.models import build_model
+from digitlab.zoo.config import TrainConfig
+from digitlab.zoo.builders import build_model
 writer, root = int(sys.argv[1]), Path(sys.argv[2])
 model = build_model("tiny20")
 for seed in range(6):

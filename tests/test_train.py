@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from digitlab import store
-from digitlab.config import TrainConfig
-from digitlab.data import prepare_split
-from digitlab.train import CACHED, DIVERGED, STOPPED, TRAINED, train
+from digitlab.data.mnist import prepare_split
+from digitlab.training.train import CACHED, DIVERGED, STOPPED, TRAINED, train
+from digitlab.zoo.config import TrainConfig
 
 QUICK = dict(epochs=2, train_samples=2000, batch_size=64)
 

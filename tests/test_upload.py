@@ -8,8 +8,13 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from test_bad_input import huge_png_header
 
-from digitlab.pendigits import default_pendigits_path, parse_pendigits, rasterize, sample_balanced
-from digitlab.zoo import DEFAULT_MODEL
+from digitlab.data.pendigits import (
+    default_pendigits_path,
+    parse_pendigits,
+    rasterize,
+    sample_balanced,
+)
+from digitlab.zoo.registry import DEFAULT_MODEL
 
 from helpers import new_app
 

@@ -9,9 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from digitlab import runlog, store, weights
-from digitlab.config import TrainConfig
-from digitlab.train import STOPPED, TRAINED, train
+from digitlab import store
+from digitlab.analysis import weights
+from digitlab.training import runlog
+from digitlab.training.train import STOPPED, TRAINED, train
+from digitlab.zoo.config import TrainConfig
 
 from helpers import REPO_ROOT, new_app, open_page
 

@@ -1,7 +1,7 @@
 """Under the Draw page's bars: how the belief grew, and the probabilities as plain text.
 
 After each stroke the page reruns with the new drawing; each new drawing state adds a step
-to this session's history (digitlab.belief), and the chart follows every digit that was
+to this session's history (digitlab.inference.belief), and the chart follows every digit that was
 ever among the top three. The history belongs to one drawing answered by one model: Clear,
 a blank canvas, another run or another runtime starts it again. A step keeps the logits
 draw.raw_outputs already computed, so neither the history nor the temperature ever runs
@@ -18,7 +18,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from digitlab import belief
+from digitlab.inference import belief
 from digitlab.ui.belief_charts import belief_lines
 from digitlab.ui.canvas import CLEARS_KEY, STROKES_KEY
 from digitlab.ui.explain import Drawing

@@ -1,6 +1,6 @@
 """Under the Draw page's prediction: "Right" and "Wrong? It's a …", which save the drawing.
 
-Pressing one stores the drawing in this session's saved drawings (digitlab.drawings) with
+Pressing one stores the drawing in this session's saved drawings (digitlab.store.drawings) with
 the label given. Pressing another for the same drawing changes that label rather than
 saving it twice.
 """
@@ -11,10 +11,10 @@ import hashlib
 
 import streamlit as st
 
-from digitlab import drawings
-from digitlab.drawings import LABELS, NOT_A_DIGIT, DrawingError, label_name
-from digitlab.predict import BLANK
-from digitlab.predict import NOT_A_DIGIT as ABSTAINED
+from digitlab.inference.predict import BLANK
+from digitlab.inference.predict import NOT_A_DIGIT as ABSTAINED
+from digitlab.store import drawings
+from digitlab.store.drawings import LABELS, NOT_A_DIGIT, DrawingError, label_name
 from digitlab.ui import state
 from digitlab.ui.canvas import STROKES_KEY
 from digitlab.ui.explain import Drawing

@@ -7,10 +7,12 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from digitlab import ensemble, store
-from digitlab.data import at_input_size
-from digitlab.evaluate import calibrated_temperature
-from digitlab.predict import (
+from digitlab import store
+from digitlab.analysis.evaluate import calibrated_temperature
+from digitlab.data.mnist import at_input_size
+from digitlab.data.preprocess import preprocess
+from digitlab.inference import ensemble
+from digitlab.inference.predict import (
     BLANK_MESSAGE,
     NOT_A_DIGIT,
     Prediction,
@@ -19,7 +21,6 @@ from digitlab.predict import (
     interpret,
     softmax_steps,
 )
-from digitlab.preprocess import preprocess
 from digitlab.ui import belief, charts, corrections, state
 from digitlab.ui.canvas import clear_canvas, drawing_canvas
 from digitlab.ui.explain import Drawing, explain_drawing
@@ -29,7 +30,7 @@ from digitlab.ui.samples import sample_image
 from digitlab.ui.temperature import temperature_slider
 from digitlab.ui.upload import uploaded_image
 from digitlab.ui.widgets import run_selector, zoo_selector
-from digitlab.zoo import ENSEMBLE, REGRESSION, get_spec
+from digitlab.zoo.registry import ENSEMBLE, REGRESSION, get_spec
 
 DRAW, UPLOAD, SAMPLES = "Draw", "Upload", "Samples"
 OUTPUTS_KEY = "last_outputs"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from digitlab import ensemble, store
+from digitlab import store
+from digitlab.inference import ensemble
 from digitlab.ui import state
-from digitlab.zoo import ENSEMBLE
+from digitlab.zoo.registry import ENSEMBLE
 
 PICKED_KEY = "ensemble_members"
 

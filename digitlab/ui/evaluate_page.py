@@ -8,22 +8,23 @@ from functools import partial
 import numpy as np
 import streamlit as st
 
-from digitlab import ensemble, explain
-from digitlab.data import DataError, load_mnist
-from digitlab.evaluate import (
+from digitlab.analysis import explain
+from digitlab.analysis.evaluate import (
     HANDWRITING,
     Evaluation,
     confusion_matrix,
     mistakes,
     per_class_scores,
 )
-from digitlab.hints import curve_hints
+from digitlab.analysis.hints import curve_hints
+from digitlab.data.mnist import DataError, load_mnist
+from digitlab.inference import ensemble
 from digitlab.store import Run, StoreError, curves
 from digitlab.ui import charts, state
 from digitlab.ui.explain import cached_evaluation
 from digitlab.ui.handwriting import show_handwriting
 from digitlab.ui.widgets import run_selector, zoo_selector
-from digitlab.zoo import CLASSIFICATION, ENSEMBLE
+from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE
 
 GALLERY_SIZE = 12  # images of one confusion cell
 GALLERY_COLUMNS = 6

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from digitlab import explain, store
-from digitlab.data import DataError
-from digitlab.evaluate import Evaluation, evaluate_run
-from digitlab.predict import Prediction, Predictor, interpret
+from digitlab import store
+from digitlab.analysis import explain
+from digitlab.analysis.evaluate import Evaluation, evaluate_run
+from digitlab.data.mnist import DataError
+from digitlab.inference.predict import Prediction, Predictor, interpret
 from digitlab.ui import charts, resources, state
-from digitlab.zoo import REGRESSION, ZOO, ModelSpec
+from digitlab.zoo.registry import REGRESSION, ZOO, ModelSpec
 
 MAPS_SHOWN = 16  # channels per convolution layer: enough to see the kinds of detectors
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from digitlab import export
-from digitlab.data import DataError
+from digitlab.analysis import export
+from digitlab.data.mnist import DataError
 from digitlab.store import Run, StoreError
 from digitlab.ui import state
 from digitlab.ui.widgets import run_selector, zoo_selector

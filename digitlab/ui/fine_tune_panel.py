@@ -6,12 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from digitlab import store
-from digitlab.drawings import Drawing
-from digitlab.finetune import MIN_DRAWINGS, usable
-from digitlab.jobs import DONE, QUEUED, RUNNING, JobQueue
+from digitlab.store.drawings import Drawing
+from digitlab.training.finetune import MIN_DRAWINGS, usable
+from digitlab.training.jobs import DONE, QUEUED, RUNNING, JobQueue
 from digitlab.ui import state
 from digitlab.ui.resources import job_queue
-from digitlab.zoo import ENSEMBLE
+from digitlab.zoo.registry import ENSEMBLE
 
 POLL_SECONDS = 0.5
 START_KEY = "fine_tune_start"

@@ -1,5 +1,5 @@
 """The Evaluate page's "Real handwriting" section: held-out pen-written digits and
-drawings that aren't digits (the figures come from digitlab.handwriting)."""
+drawings that aren't digits (the figures come from digitlab.analysis.handwriting)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from digitlab import handdrawn
+from digitlab.data import handdrawn
 from digitlab.ui import charts
 
 GALLERY_COLUMNS = 8

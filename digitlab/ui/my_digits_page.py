@@ -7,8 +7,8 @@ import time
 
 import streamlit as st
 
-from digitlab import drawings, drawings_export
-from digitlab.drawings import LABELS, Drawing, DrawingError, label_name
+from digitlab.store import drawings, drawings_export
+from digitlab.store.drawings import LABELS, Drawing, DrawingError, label_name
 from digitlab.ui import charts, fine_tune_panel, state
 
 PER_ROW = 5

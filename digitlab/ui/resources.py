@@ -6,8 +6,8 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import script_runner
 
 from digitlab import store
-from digitlab.jobs import JobQueue
-from digitlab.predict import Predictor, load_predictor, loaded_runs
+from digitlab.inference.predict import Predictor, load_predictor, loaded_runs
+from digitlab.training.jobs import JobQueue
 
 
 def _keep_keras_state() -> None:

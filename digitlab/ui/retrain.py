@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from digitlab.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, presets, recipe
-from digitlab.hints import curve_hints, history_from_rows
-from digitlab.jobs import DONE, QUEUED, RUNNING, JobQueue
+from digitlab.analysis.hints import curve_hints, history_from_rows
+from digitlab.training.jobs import DONE, QUEUED, RUNNING, JobQueue
 from digitlab.ui import charts, state
 from digitlab.ui.resources import job_queue
-from digitlab.zoo import DEFAULT_MODEL, REGRESSION, ZOO
+from digitlab.zoo.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, presets, recipe
+from digitlab.zoo.registry import DEFAULT_MODEL, REGRESSION, ZOO
 
 POLL_SECONDS = 0.5
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]

@@ -7,13 +7,13 @@ import time
 import streamlit as st
 
 from digitlab import store
-from digitlab.config import differences
-from digitlab.data import DataError
+from digitlab.data.mnist import DataError
 from digitlab.ui import charts, state
 from digitlab.ui.ensemble_maker import show_ensemble_maker
 from digitlab.ui.explain import cached_evaluation
 from digitlab.ui.weights_view import show_weights
-from digitlab.zoo import ANSWERING, REGRESSION
+from digitlab.zoo.config import differences
+from digitlab.zoo.registry import ANSWERING, REGRESSION
 
 ALL = "all models"
 MAX_COMPARED = 6

@@ -6,8 +6,9 @@ import contextlib
 
 import streamlit as st
 
-from digitlab import export, store
-from digitlab.predict import Predictor, abstain_threshold
+from digitlab import store
+from digitlab.analysis import export
+from digitlab.inference.predict import Predictor, abstain_threshold
 from digitlab.ui import resources
 from digitlab.ui.state import RUNTIME_KEY
 

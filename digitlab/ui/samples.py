@@ -2,7 +2,7 @@
 
 Each sample is a button under its picture, so a keyboard reaches it with Tab and sends it
 with Enter or Space: a way to try the model that needs no mouse and no drawing. The chosen
-sample goes to the model as a drawing goes (digitlab.samples draws it as the canvas does).
+sample goes to the model as a drawing goes (digitlab.data.samples draws it as the canvas does).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from digitlab import samples
-from digitlab.handdrawn import NoPenDigits
+from digitlab.data import samples
+from digitlab.data.handdrawn import NoPenDigits
 from digitlab.ui.canvas import CANVAS_SIZE
 
 CHOSEN_KEY = "sample_chosen"  # the index of the chosen sample in samples.gallery()

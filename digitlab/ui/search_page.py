@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from digitlab.config import OPTIMIZERS, ConfigError
-from digitlab.search import MAX_TRIALS, Search, SearchSettings, SearchSpace
-from digitlab.search_space import expected_seconds, seconds_per_trial
+from digitlab.training.search import MAX_TRIALS, Search, SearchSettings, SearchSpace
+from digitlab.training.search_space import expected_seconds, seconds_per_trial
 from digitlab.ui import state
 from digitlab.ui.resources import job_queue
 from digitlab.ui.retrain import BATCH_SIZES, LEARNING_RATES, WIDTHS, starting_config
 from digitlab.ui.search_charts import score_against_settings
-from digitlab.zoo import DEFAULT_MODEL, ZOO
+from digitlab.zoo.config import OPTIMIZERS, ConfigError
+from digitlab.zoo.registry import DEFAULT_MODEL, ZOO
 
 POLL_SECONDS = 1.0
 L2_VALUES = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2]

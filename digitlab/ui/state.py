@@ -12,7 +12,7 @@ import uuid
 import streamlit as st
 
 from digitlab import store
-from digitlab.zoo import DEFAULT_MODEL
+from digitlab.zoo.registry import DEFAULT_MODEL
 
 MODEL_KEY = "model_name"  # the architecture the Draw page shows
 PENDING_MODEL_KEY = "pending_model"  # set when a job ends; becomes MODEL_KEY on the next run

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from digitlab.predict import MAX_TEMPERATURE, MIN_TEMPERATURE
+from digitlab.inference.predict import MAX_TEMPERATURE, MIN_TEMPERATURE
 from digitlab.ui.state import TEMPERATURE_KEY
 
 # 41 log-spaced stops, so 0.1 -> 1 and 1 -> 10 each get half the slider's travel.

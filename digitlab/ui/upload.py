@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from digitlab.preprocess import ImageError, load_image
+from digitlab.data.preprocess import ImageError, load_image
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg"]
 NO_DIGIT_MESSAGE = "No digit found: upload an image of one handwritten digit."

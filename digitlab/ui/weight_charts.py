@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from digitlab.analysis.weights import Histogram
 from digitlab.ui.charts import ACCENT, image_grid_axes
-from digitlab.weights import Histogram
 
 FIRST_EPOCH_COLOUR = "#e8590c"  # the start, in a colour apart from the accent (the end)
 # Filters in red (positive) and blue (negative) around a white zero, as the saliency maps.

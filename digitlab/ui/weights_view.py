@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from digitlab import store, weights
+from digitlab import store
+from digitlab.analysis import weights
 from digitlab.ui.weight_charts import filter_grid, weight_distribution
 
 SHOW_KEY = "runs_weights"

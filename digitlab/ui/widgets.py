@@ -8,7 +8,7 @@ import streamlit as st
 
 from digitlab import store
 from digitlab.ui import state
-from digitlab.zoo import ANSWERING, DEFAULT_MODEL
+from digitlab.zoo.registry import ANSWERING, DEFAULT_MODEL
 
 VERSION_CHOICES = 20  # newest runs offered in the selector; the Runs page lists them all
 

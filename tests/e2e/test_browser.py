@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from digitlab import handdrawn
-from digitlab.pendigits import (
+from digitlab.data import handdrawn
+from digitlab.data.pendigits import (
     PenDigit,
     default_pendigits_path,
     fit_to_canvas,

@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from digitlab import samples
+from digitlab.data import samples
 
 from .browser import BLANK, StreamlitPage
 

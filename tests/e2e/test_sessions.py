@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, expect
 
 from digitlab import store
-from digitlab.config import TrainConfig
+from digitlab.zoo.config import TrainConfig
 
 from .browser import BLANK, REPO_ROOT, StreamlitPage, new_tab, streamlit_server
 from .test_browser import ONE, choose_model_to_train, clear_button, set_number

@@ -1,0 +1,1 @@
+"""Looking at a trained model: evaluation, real handwriting, explanations, weights, export."""

@@ -1,0 +1,1 @@
+"""The command line: `python -m digitlab ...`, one module per command group."""

@@ -1,0 +1,1 @@
+"""What models see: MNIST, pen-written digits, not-digits, augmentation, preprocessing."""

@@ -1,0 +1,1 @@
+"""From a run to an answer: predictors, softmax and temperature, abstention, ensembles."""

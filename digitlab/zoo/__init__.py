@@ -1,0 +1,1 @@
+"""The zoo: the registry, training configs, Keras builders, the numpy forward pass."""
