@@ -29,6 +29,7 @@ import numpy as np
 from digitlab import store
 from digitlab.core.atomic import atomic_path
 from digitlab.core.child import run_in_child
+from digitlab.core.errors import UserError
 from digitlab.data.mnist import at_input_size, load_mnist
 from digitlab.inference.metrics import classification_metrics, model_outputs, regression_metrics
 from digitlab.inference.predict import Predictor
@@ -47,7 +48,7 @@ LATENCY_RUNS = 200
 REPORT_FILE = "report.json"
 
 
-class ExportError(RuntimeError):
+class ExportError(UserError, RuntimeError):
     """An export cannot be done; the message says why."""
 
 
@@ -166,7 +167,7 @@ def _write_in_child(run_id: str, fmt: str, out: str) -> str:
     return str(write_format(store.get_run(run_id), fmt, Path(out)))
 
 
-def in_child(task: str, *args: str) -> Any:
+def in_child(task: Callable[..., Any], *args: str) -> Any:
     """Run an export task in a fresh process (digitlab.core.child); failures are ExportErrors."""
     return run_in_child(task, *args, error=ExportError)
 
@@ -175,7 +176,7 @@ def export_model(run: store.Run, fmt: str, out: Path, model=None) -> Path:
     """Export a stored model to `out` (checked first); TFLite conversion runs in a child."""
     out = check_target(fmt, out)
     if fmt in TFLITE_FORMATS:
-        return Path(in_child("write", run.id, fmt, str(out)))
+        return Path(in_child(_write_in_child, run.id, fmt, str(out)))
     return write_format(run, fmt, out, model)
 
 
@@ -377,7 +378,7 @@ def report(run: store.Run, root: Path | None = None) -> dict[str, Any]:
     try:
         return json.loads((folder / REPORT_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return in_child("measure", run.id, str(folder))
+        return in_child(_measure_in_child, run.id, str(folder))
 
 
 def report_table(result: dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from digitlab.analysis.export import FORMATS
 from digitlab.cli.drawings import add_drawings_parser
 from digitlab.cli.search import add_search_parser
+from digitlab.core.errors import UserError
 from digitlab.zoo.config import (
     OPTIMIZERS,
     REGRESSION_LOSSES,
@@ -435,12 +436,6 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except Exception as error:  # DataError, StoreError: one clear line, not a traceback
-        from digitlab.data.mnist import DataError
-        from digitlab.inference.ensemble import EnsembleError
-        from digitlab.store import StoreError
-
-        if isinstance(error, DataError | EnsembleError | StoreError):
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-        raise
+    except UserError as error:  # a missing run, MNIST not found...: one clear line
+        print(f"error: {error}", file=sys.stderr)
+        return 1

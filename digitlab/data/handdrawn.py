@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.core import atomic
+from digitlab.core.errors import UserError
 from digitlab.data import notdigits
 from digitlab.data.pendigits import PenDigit, default_pendigits_path, parse_pendigits, rasterize
 from digitlab.data.preprocess import preprocess
@@ -37,7 +38,7 @@ CACHE_ENV = "DIGITLAB_CACHE_DIR"
 ALPHA, PAPER = "alpha", "paper"
 
 
-class NoPenDigits(RuntimeError):
+class NoPenDigits(UserError, RuntimeError):
     """The pen-written digits file is missing or unreadable."""
 
 

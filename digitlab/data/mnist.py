@@ -17,6 +17,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from digitlab.core.errors import UserError
+
 DATA_DIR_ENV = "DIGITLAB_DATA_DIR"
 NPZ_NAME = "mnist.npz"
 # Split name -> standard IDX file stem; the .gz suffix is optional.
@@ -29,7 +31,7 @@ IDX_STEMS = {
 _IDX_UINT8 = 0x08
 
 
-class DataError(Exception):
+class DataError(UserError):
     """A problem with the digit data that the user can act on; the message says how."""
 
 

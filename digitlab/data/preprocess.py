@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from digitlab.core.errors import UserError
+
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MAX_DECODED_SIDE = 1024  # larger images are shrunk while decoding
@@ -42,7 +44,7 @@ _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601
 
 
-class ImageError(ValueError):
+class ImageError(UserError, ValueError):
     """The image cannot be read or used."""
 
 

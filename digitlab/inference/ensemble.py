@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from digitlab import store
+from digitlab.core.errors import UserError
 from digitlab.zoo.config import TrainConfig
 from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE
 
@@ -28,7 +29,7 @@ MEMBERS_FOLDER = "members"
 INPUT_SIZE = 28  # the members' common input; tiny20's 20x20 input can't join them
 
 
-class EnsembleError(ValueError):
+class EnsembleError(UserError, ValueError):
     """The runs chosen can't make an ensemble (too few, too many, or unsuitable)."""
 
 
@@ -176,7 +177,7 @@ def make_in_child(run_ids: list[str], owner: str | None = None) -> store.Run:
     """`make_ensemble` in a fresh process, so the app's server never loads TensorFlow."""
     from digitlab.core.child import run_in_child
 
-    run_id = run_in_child("ensemble", ",".join(run_ids), owner or "", error=EnsembleError)
+    run_id = run_in_child(_make_in_child_task, ",".join(run_ids), owner or "", error=EnsembleError)
     return store.get_run(run_id)
 
 

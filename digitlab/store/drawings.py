@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from digitlab.core.errors import UserError
 from digitlab.data.notdigits import NOT_A_DIGIT
 from digitlab.store import sqlite
 from digitlab.store.run import root_or_default
@@ -48,7 +49,7 @@ CREATE INDEX IF NOT EXISTS drawings_by_owner ON drawings (owner, id);
 """
 
 
-class DrawingError(ValueError):
+class DrawingError(UserError, ValueError):
     """A drawing can't be saved, found or changed: the message says why."""
 
 

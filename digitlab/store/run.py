@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digitlab.core.errors import UserError
 from digitlab.zoo.config import TrainConfig
 from digitlab.zoo.registry import ModelSpec, get_spec
 
@@ -35,7 +36,7 @@ LOGS_TEMP_FOLDER = "tensorboard-tmp"
 ORPHAN_MAX_AGE_S = 3600  # a row-less folder of a live writer older than this is a leftover
 
 
-class StoreError(RuntimeError):
+class StoreError(UserError, RuntimeError):
     """A run is unknown, missing, read-only here, or its model cannot be loaded."""
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from digitlab import store
+from digitlab.core.errors import UserError
 from digitlab.data import mnist as data
 from digitlab.data.notdigits import NOT_A_DIGIT
 from digitlab.inference.metrics import model_outputs, score_on_test_set
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # TensorFlow is imported where training starts: the app's ser
 MIN_DRAWINGS = 6  # fewer leave too little to learn from and too little to hold out
 
 
-class FineTuneError(RuntimeError):
+class FineTuneError(UserError, RuntimeError):
     """Nothing to fine-tune, or nothing to fine-tune on: the message says which."""
 
 

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from digitlab.core.errors import UserError
 from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE, ZOO
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
@@ -16,7 +17,7 @@ REGRESSION_LOSSES = ("mse", "huber")
 MNIST_TRAIN_SIZE = 60_000
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A training setting is outside its allowed range."""
 
 
