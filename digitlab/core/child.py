@@ -44,7 +44,7 @@ def run_in_child(task: Callable[..., Any], *args: str, error: type[Exception] = 
     except (IndexError, ValueError):
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         name = task.__name__.strip("_")
-        raise error(f"The child process for {name} failed (exit {done.returncode}): {last}") from None
+        raise error(f"The {name} process failed (exit code {done.returncode}): {last}") from None
     if "error" in answer:
         raise error(answer["error"])
     return answer["result"]
