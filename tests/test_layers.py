@@ -52,7 +52,9 @@ def imported(name: str, path: Path, known: set[str]) -> set[str]:
             if node.level:
                 parent = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(parent + ([base] if base else []))
-            targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
+            # `from package import module` imports the module; anything else, the module `base`
+            submodules = [f"{base}.{alias.name}" for alias in node.names]
+            targets = [name for name in submodules if name in known] or [base]
         else:
             continue
         found |= {target for target in targets if target in known and target != name}
