@@ -218,7 +218,8 @@ def bench_prediction(options: BenchOptions) -> dict[str, Any]:
     """Milliseconds from a 280x280 RGBA canvas to ten probabilities, and via model.predict."""
     from digitlab import store
     from digitlab.data.preprocess import preprocess
-    from digitlab.inference.predict import load_predictor, softmax
+    from digitlab.inference.predict import load_predictor
+    from digitlab.inference.softmax import softmax
     from digitlab.zoo.registry import DEFAULT_MODEL
 
     run = store.default_run(DEFAULT_MODEL)

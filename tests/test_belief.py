@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from digitlab.data import samples
 from digitlab.inference import belief
-from digitlab.inference.predict import softmax
+from digitlab.inference.softmax import softmax
 from digitlab.ui.belief import HISTORY_KEY, TABLE_LABEL
 from digitlab.ui.canvas import CANVAS_SIZE, INJECTED_IMAGE
 from digitlab.ui.samples import button_key

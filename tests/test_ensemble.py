@@ -14,7 +14,9 @@ from PIL import Image
 from digitlab import store
 from digitlab.analysis import export
 from digitlab.inference import ensemble
-from digitlab.inference.predict import interpret, load_predictor, softmax
+from digitlab.inference.predict import interpret, load_predictor
+from digitlab.inference.softmax import softmax
+from digitlab.training import ensembles
 from digitlab.ui.canvas import INJECTED_IMAGE
 from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE
 
@@ -34,7 +36,7 @@ MEMBERS = ["mlp_small", "cnn_small"]
 def made(mnist, tmp_path_factory: pytest.TempPathFactory):
     """An ensemble of two shipped runs, in a store of this module's own."""
     root = tmp_path_factory.mktemp("ensemble-store")
-    return root, ensemble.make_ensemble(MEMBERS, root=root)
+    return root, ensembles.make_ensemble(MEMBERS, root=root)
 
 
 def members_probabilities(images: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from digitlab import store
-from digitlab.analysis import evaluate
+from digitlab.analysis import evaluate, scores
 
 CLASSIFICATION_KEYS = {
     "model",
@@ -34,17 +34,17 @@ def test_confusion_matrix_matches_hand_count():
         [0, 2, 1],
         [1, 0, 3],
     ]
-    confusion = evaluate.confusion_matrix(labels, predictions, classes=3)
+    confusion = scores.confusion_matrix(labels, predictions, classes=3)
     np.testing.assert_array_equal(confusion, expected)
 
 
 def test_per_class_scores_match_hand_computation():
     confusion = np.array([[1, 1, 0], [0, 2, 1], [1, 0, 3]])
-    scores = evaluate.per_class_scores(confusion)
+    rows = scores.per_class_scores(confusion)
     # Class 0: 1 of 2 predicted 0 are right, 1 of 2 true 0 found.
     # Class 1: 2 of 3 predicted right, 2 of 3 found. Class 2: 3 of 4 and 3 of 4.
     expected = [(1 / 2, 1 / 2, 2), (2 / 3, 2 / 3, 3), (3 / 4, 3 / 4, 4)]
-    for digit, (row, (precision, recall, support)) in enumerate(zip(scores, expected, strict=True)):
+    for digit, (row, (precision, recall, support)) in enumerate(zip(rows, expected, strict=True)):
         assert row["digit"] == digit
         assert row["precision"] == pytest.approx(precision)
         assert row["recall"] == pytest.approx(recall)
@@ -54,38 +54,38 @@ def test_per_class_scores_match_hand_computation():
 
 def test_per_class_scores_are_zero_for_a_class_never_predicted():
     confusion = np.array([[2, 0], [1, 0]])
-    never = evaluate.per_class_scores(confusion)[1]
+    never = scores.per_class_scores(confusion)[1]
     assert never == {"digit": 1, "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
-    assert evaluate.per_class_scores(confusion)[0]["precision"] == pytest.approx(2 / 3)
+    assert scores.per_class_scores(confusion)[0]["precision"] == pytest.approx(2 / 3)
 
 
 def test_ece_of_a_calibrated_toy_is_zero():
     confidences = np.full(100, 0.8)
     correct = np.arange(100) < 80  # exactly 80 % right at confidence 0.8
-    assert evaluate.expected_calibration_error(confidences, correct) == pytest.approx(0, abs=1e-12)
+    assert scores.expected_calibration_error(confidences, correct) == pytest.approx(0, abs=1e-12)
 
 
 def test_ece_of_an_overconfident_toy_is_the_gap():
     confidences = np.full(100, 0.99)
     correct = np.arange(100) < 60
-    assert evaluate.expected_calibration_error(confidences, correct) == pytest.approx(0.39)
+    assert scores.expected_calibration_error(confidences, correct) == pytest.approx(0.39)
 
 
 def test_ece_weights_bins_by_their_count():
     # 30 images at 0.95 all right (gap 0.05), 10 at 0.55 half right (gap 0.05) -> 0.05.
     confidences = np.r_[np.full(30, 0.95), np.full(10, 0.55)]
     correct = np.r_[np.ones(30), np.arange(10) < 5]
-    assert evaluate.expected_calibration_error(confidences, correct) == pytest.approx(0.05)
+    assert scores.expected_calibration_error(confidences, correct) == pytest.approx(0.05)
     # 75 % of images at gap 0.1, 25 % at gap 0.3 -> 0.15.
     correct = np.r_[np.arange(30) < 26, np.arange(10) < 8]
     expected = 0.75 * abs(26 / 30 - 0.95) + 0.25 * abs(0.8 - 0.55)
-    assert evaluate.expected_calibration_error(confidences, correct) == pytest.approx(expected)
+    assert scores.expected_calibration_error(confidences, correct) == pytest.approx(expected)
 
 
 def test_reliability_bins_describe_each_bin():
     confidences = np.array([0.05, 0.5, 0.55, 1.0])
     correct = np.array([False, True, False, True])
-    rows = evaluate.reliability_bins(confidences, correct, bins=10)
+    rows = scores.reliability_bins(confidences, correct, bins=10)
     assert len(rows) == 10
     assert rows[0] == {"lower": 0.0, "upper": 0.1, "count": 1, "confidence": 0.05, "accuracy": 0.0}
     # 0.5 sits on an edge: bins hold (lower, upper], so it belongs to the fifth bin.
@@ -103,7 +103,7 @@ def test_nll_matches_direct_computation():
         scaled = logits / temperature
         probs = np.exp(scaled) / np.exp(scaled).sum(axis=1, keepdims=True)
         expected = -np.mean(np.log(probs[[0, 1], labels]))
-        assert evaluate.nll(logits, labels, temperature) == pytest.approx(expected)
+        assert scores.nll(logits, labels, temperature) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("factor", [0.5, 3.0])
@@ -113,9 +113,9 @@ def test_fit_temperature_recovers_a_known_scaling(factor: float):
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     # Labels drawn from softmax(logits) make the logits calibrated at T = 1.
     labels = (probs.cumsum(axis=1) < rng.random((len(probs), 1))).sum(axis=1)
-    temperature = evaluate.fit_temperature(logits * factor, labels)
+    temperature = scores.fit_temperature(logits * factor, labels)
     assert temperature == pytest.approx(factor, rel=0.1)
-    assert evaluate.nll(logits * factor, labels, temperature) <= evaluate.nll(
+    assert scores.nll(logits * factor, labels, temperature) <= scores.nll(
         logits * factor, labels, factor
     )
 
@@ -123,7 +123,7 @@ def test_fit_temperature_recovers_a_known_scaling(factor: float):
 def test_fit_temperature_stays_in_its_range():
     logits = np.array([[1.0, 0.0], [0.0, 1.0]])
     labels = np.array([0, 1])  # perfectly separable: sharper is always better
-    assert evaluate.fit_temperature(logits, labels) == pytest.approx(0.05, rel=1e-3)
+    assert scores.fit_temperature(logits, labels) == pytest.approx(0.05, rel=1e-3)
 
 
 # --- a real shipped model ------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_evaluate_a_shipped_run(real_evaluation):
     assert [row["digit"] for row in summary["per_class"]] == list(range(10))
     assert summary["ece_calibrated"] <= summary["ece"] + 0.005
     assert summary["nll_calibrated"] <= summary["nll"] + 1e-6
-    assert len(summary["reliability"]["after"]) == evaluate.ECE_BINS
+    assert len(summary["reliability"]["after"]) == scores.ECE_BINS
     json.dumps(summary)  # JSON-ready as it is
     assert evaluation.outputs.shape == (10_000, 10) and evaluation.labels.shape == (10_000,)
     assert "mlp_small" in evaluate.evaluation_summary_table(evaluation)

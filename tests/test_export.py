@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 from digitlab import store
 from digitlab.analysis import export
 from digitlab.cli import main as cli
-from digitlab.inference.predict import Predictor, softmax
+from digitlab.inference.predict import Predictor
+from digitlab.inference.softmax import softmax
 from digitlab.ui.export_page import FORMAT_TITLES
 from digitlab.zoo.registry import DEFAULT_MODEL, ZOO
 

@@ -14,7 +14,7 @@ from digitlab.analysis.hints import (
     diagnose,
     history_from_rows,
 )
-from digitlab.inference.predict import softmax, softmax_steps
+from digitlab.inference.softmax import softmax, softmax_steps
 
 from helpers import drawn_seven, new_app
 

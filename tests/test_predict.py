@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from digitlab import store
-from digitlab.inference.predict import Predictor, entropy_bits, interpret, softmax
+from digitlab.inference.predict import Predictor, interpret
+from digitlab.inference.softmax import entropy_bits, softmax
 from digitlab.zoo.builders import build_model
 from digitlab.zoo.registry import CLASSIFICATION, REGRESSION, ZOO
 

@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from digitlab.analysis.scores import expected_calibration_error
 from digitlab.data import handdrawn, notdigits
 from digitlab.data.preprocess import preprocess
 from digitlab.inference import abstention
+from digitlab.inference.softmax import softmax
 
 OutputsFn = Callable[[np.ndarray], np.ndarray]  # (n, 28, 28) floats in [0, 1] -> logits
 MISREAD_SHOWN = 24
@@ -72,11 +74,6 @@ def handwriting_report(
     outputs_of: OutputsFn, threshold: float | None, temperature: float | None
 ) -> dict[str, Any]:
     """The held-out figures of one model: see the module's docstring."""
-    from digitlab.analysis.evaluate import (
-        expected_calibration_error,  # evaluate imports this module
-    )
-    from digitlab.inference.predict import softmax
-
     test = handdrawn.pen_digits("test")
     logits = outputs_of(_floats(test.images))
     report = digit_scores(logits, test.labels, threshold)

@@ -297,7 +297,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     """Make an ensemble of 2 to 5 runs: stored as a run, measured on MNIST test."""
-    from digitlab.inference.ensemble import make_ensemble, members
+    from digitlab.inference.ensemble import members
+    from digitlab.training.ensembles import make_ensemble
 
     run = make_ensemble(args.ids)
     row = {**_run_row(run), "members": members(run), "all_agree": run.metrics["all_agree"]}

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from digitlab.inference.softmax import log_softmax
 from digitlab.zoo.registry import CLASSIFICATION, ModelSpec, regression_digit
 
 
@@ -19,11 +20,6 @@ def model_outputs(model, images: np.ndarray, batch_size: int = 2000) -> np.ndarr
         for start in range(0, len(images), batch_size)
     ]
     return np.concatenate(chunks).astype(np.float64)
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:

@@ -18,6 +18,7 @@ import numpy as np
 from digitlab.data.mnist import at_input_size
 from digitlab.data.preprocess import preprocess
 from digitlab.inference import abstention, ensemble
+from digitlab.inference.softmax import entropy_bits, softmax
 from digitlab.store import Run
 from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE, ModelSpec, regression_digit
 
@@ -26,35 +27,6 @@ BLANK_MESSAGE = "Draw a digit: the canvas is empty or nearly empty."
 BLANK, NOT_A_DIGIT = "blank", "not a digit"
 # The temperature range everywhere: the slider, the CLI and the HTTP API.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 10.0
-
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """softmax(logits / temperature), computed stably."""
-    if temperature <= 0:
-        raise ValueError("temperature must be positive")
-    scaled = np.asarray(logits, dtype=np.float64) / temperature
-    scaled -= scaled.max(axis=-1, keepdims=True)
-    exps = np.exp(scaled)
-    return exps / exps.sum(axis=-1, keepdims=True)
-
-
-def softmax_steps(logits: np.ndarray, temperature: float = 1.0) -> list[dict[str, float]]:
-    """The softmax worked by hand, one row per digit: its logit z, z / T, e^(z/T - max)
-    (subtracting the largest keeps the exponentials from overflowing; it cancels out), and
-    that share of the sum: the probability."""
-    scaled = np.asarray(logits, dtype=np.float64) / temperature
-    exps = np.exp(scaled - scaled.max())
-    return [
-        {"digit": d, "logit": float(z), "z / T": float(s), "exp": float(e), "probability": p}
-        for d, (z, s, e, p) in enumerate(zip(logits, scaled, exps, exps / exps.sum(), strict=True))
-    ]
-
-
-def entropy_bits(probabilities: np.ndarray) -> float:
-    """Shannon entropy in bits: 0 for a certain answer, log2(10) = 3.32 for a uniform one."""
-    p = np.asarray(probabilities, dtype=np.float64)
-    nonzero = p[p > 0]
-    return float(-(nonzero * np.log2(nonzero)).sum())
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from digitlab.inference.predict import (
     abstain,
     abstain_threshold,
     interpret,
-    softmax_steps,
 )
+from digitlab.inference.softmax import softmax_steps
 from digitlab.ui import belief, charts, corrections, state
 from digitlab.ui.canvas import clear_canvas, drawing_canvas
 from digitlab.ui.explain import Drawing, explain_drawing

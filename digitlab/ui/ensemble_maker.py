@@ -6,6 +6,7 @@ import streamlit as st
 
 from digitlab import store
 from digitlab.inference import ensemble
+from digitlab.training import ensembles
 from digitlab.ui import state
 from digitlab.zoo.registry import ENSEMBLE
 
@@ -41,7 +42,7 @@ def show_ensemble_maker(runs: list[store.Run]) -> None:
         return
     try:
         with st.spinner("Averaging the members and measuring them on MNIST test ..."):
-            made = ensemble.make_in_child(picked, owner=state.session_owner())
+            made = ensembles.make_in_child(picked, owner=state.session_owner())
     except (ensemble.EnsembleError, store.StoreError) as error:
         st.error(str(error))
         return

@@ -9,14 +9,9 @@ import numpy as np
 import streamlit as st
 
 from digitlab.analysis import explain
-from digitlab.analysis.evaluate import (
-    HANDWRITING,
-    Evaluation,
-    confusion_matrix,
-    mistakes,
-    per_class_scores,
-)
+from digitlab.analysis.evaluate import HANDWRITING, Evaluation, mistakes
 from digitlab.analysis.hints import curve_hints
+from digitlab.analysis.scores import confusion_matrix, per_class_scores
 from digitlab.data.mnist import DataError, load_mnist
 from digitlab.inference import ensemble
 from digitlab.store import Run, StoreError, curves
