@@ -178,7 +178,7 @@ def pendigits_accuracy(run, options: BenchOptions) -> float | None:
     them (an abstention counts as wrong); None without the pendigits file."""
     from digitlab.analysis.handwriting import digit_scores
     from digitlab.data import handdrawn
-    from digitlab.data.mnist import unit_floats
+    from digitlab.data.batch import model_batch
     from digitlab.inference.metrics import model_outputs
     from digitlab.inference.predict import abstain_threshold
 
@@ -187,7 +187,7 @@ def pendigits_accuracy(run, options: BenchOptions) -> float | None:
     except handdrawn.NoPenDigits:
         return None
     count = 200 if options.quick else len(test)
-    logits = model_outputs(run.load(), unit_floats(test.images[:count])[..., None])
+    logits = model_outputs(run.load(), model_batch(test.images[:count], run.spec.input_size))
     return digit_scores(logits, test.labels[:count], abstain_threshold(run))["accuracy"]
 
 

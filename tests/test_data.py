@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from digitlab.data import mnist as data
-from digitlab.data.mnist import DataError, downscale_to_20, load_mnist, read_idx, tiny20_dataset
+from digitlab.data.batch import downscale_to_20, model_batch
+from digitlab.data.mnist import DataError, load_mnist, read_idx, tiny20_dataset
 
 REAL_MNIST = Path(__file__).resolve().parents[2] / "shared/data/mnist"
 needs_real_mnist = pytest.mark.skipif(
@@ -284,3 +285,16 @@ def test_tiny20_dataset(real_mnist):
 def test_tiny20_size_must_split_into_classes():
     with pytest.raises(ValueError):
         tiny20_dataset(size=5005)
+
+
+def test_model_batch_gives_every_model_its_own_input():
+    """One 28x28 drawing or many, bytes or floats -> float32 (N, size, size, 1) in [0, 1]."""
+    drawing = np.zeros((28, 28), np.uint8)
+    drawing[7:21, 7:21] = 255  # a square of ink: its mean stays 14*14/28**2 at any size
+    one = model_batch(drawing, 28)
+    assert one.shape == (1, 28, 28, 1) and one.dtype == np.float32
+    np.testing.assert_array_equal(one[0, ..., 0], drawing / 255)
+    many = model_batch(np.stack([drawing / 255] * 3), 20)
+    assert many.shape == (3, 20, 20, 1) and many.dtype == np.float32
+    assert many.mean() == pytest.approx(14 * 14 / 28**2, abs=1e-6)
+    np.testing.assert_array_equal(many[0, ..., 0], downscale_to_20(drawing))

@@ -9,6 +9,7 @@ import pytest
 
 from digitlab import store
 from digitlab.analysis import explain
+from digitlab.data.batch import model_batch
 from digitlab.inference.predict import Predictor
 from digitlab.zoo.registry import ZOO
 
@@ -122,7 +123,7 @@ def test_pca_coordinates_have_decreasing_variance():
 
 def test_feature_maps_of_the_cnn_follow_its_convolutions():
     model = store.default_run("cnn").load()
-    maps = explain.feature_maps(model, explain.model_input(random_image(), 28))
+    maps = explain.feature_maps(model, model_batch(random_image(), 28))
     # 28 -conv3-> 26 -pool-> 13 -conv3-> 11 -pool-> 5 -conv3-> 3
     assert [values.shape for _name, values in maps] == [(26, 26, 32), (11, 11, 64), (3, 3, 64)]
     assert all(values.min() >= 0 for _name, values in maps)  # after the ReLU
@@ -130,12 +131,12 @@ def test_feature_maps_of_the_cnn_follow_its_convolutions():
 
 def test_an_mlp_has_no_feature_maps():
     model = store.default_run("mlp").load()
-    assert explain.feature_maps(model, explain.model_input(random_image(), 28)) == []
+    assert explain.feature_maps(model, model_batch(random_image(), 28)) == []
 
 
 def test_model_input_downscales_for_the_20x20_model():
-    assert explain.model_input(random_image(), 20).shape == (1, 20, 20, 1)
-    assert explain.model_input(np.stack([random_image()] * 3), 28).shape == (3, 28, 28, 1)
+    assert model_batch(random_image(), 20).shape == (1, 20, 20, 1)
+    assert model_batch(np.stack([random_image()] * 3), 28).shape == (3, 28, 28, 1)
 
 
 # --- the zoo side by side ------------------------------------------------------------------

@@ -148,7 +148,7 @@ def test_the_cli_writes_an_integer_tflite_file_that_agrees(tmp_path: Path, mnist
 def test_tiny20_runs_from_28x28_images_in_tflite_and_savedmodel(tmp_path: Path, mnist):
     import tensorflow as tf
 
-    from digitlab.data.mnist import downscale_to_20
+    from digitlab.data.batch import downscale_to_20
 
     entry, spec = store.shipped_run("tiny20"), ZOO["tiny20"]
     keras_predictor = Predictor(entry.load(), spec)

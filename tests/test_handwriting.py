@@ -12,7 +12,7 @@ from PIL import Image
 from digitlab import store
 from digitlab.analysis.handwriting import digit_scores
 from digitlab.data import handdrawn, notdigits
-from digitlab.data.mnist import unit_floats
+from digitlab.data.batch import unit_floats
 from digitlab.data.pendigits import PenDigit, rasterize
 from digitlab.inference import abstention
 from digitlab.inference.predict import NOT_A_DIGIT, abstain_threshold, interpret, load_predictor

@@ -6,7 +6,7 @@ import pytest
 from keras import layers
 
 from digitlab import store
-from digitlab.data.mnist import at_input_size
+from digitlab.data.batch import model_batch
 from digitlab.inference.predict import NumpyPredictor, Predictor, load_predictor
 from digitlab.zoo import numpy_net
 from digitlab.zoo.config import TrainConfig
@@ -16,8 +16,7 @@ from digitlab.zoo.registry import ZOO
 @pytest.mark.parametrize("name", list(ZOO))
 def test_every_shipped_model_gives_the_same_outputs_as_keras(mnist, name):
     run = store.shipped_run(name)
-    images = at_input_size(mnist.x_test[:300].astype(np.float32) / 255, run.spec.input_size)
-    batch = images[..., None]
+    batch = model_batch(mnist.x_test[:300], run.spec.input_size)
     expected = np.asarray(run.load()(batch, training=False))
     np.testing.assert_allclose(numpy_net.load(run.model_file)(batch), expected, atol=1e-4)
     assert isinstance(load_predictor(run), NumpyPredictor)

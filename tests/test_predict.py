@@ -68,7 +68,7 @@ def test_predictor_gives_the_models_own_outputs(name):
     predictor = Predictor(model, spec)
     image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
     if spec.input_size == 20:
-        from digitlab.data.mnist import downscale_to_20
+        from digitlab.data.batch import downscale_to_20
 
         expected = np.asarray(model(downscale_to_20(image)[None, ..., None]))[0]
     else:

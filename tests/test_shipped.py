@@ -3,7 +3,7 @@
 import pytest
 
 from digitlab import store
-from digitlab.data.mnist import downscale_to_20
+from digitlab.data.batch import downscale_to_20
 from digitlab.inference.metrics import score_on_test_set
 from digitlab.zoo.builders import build_model
 from digitlab.zoo.registry import DEFAULT_MODEL, ZOO

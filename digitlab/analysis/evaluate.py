@@ -32,6 +32,7 @@ from digitlab.analysis.scores import (
 )
 from digitlab.core import atomic
 from digitlab.data import mnist as data
+from digitlab.data.batch import model_batch
 from digitlab.inference.metrics import classification_metrics, model_outputs, regression_metrics
 from digitlab.inference.softmax import softmax
 from digitlab.zoo.registry import CLASSIFICATION, get_spec, labels_from_outputs
@@ -127,8 +128,8 @@ def _calibration_split(run: store.Run, split: data.Split) -> tuple[Any, Any, str
     if len(split.x_val):
         return split.x_val, split.y_val, f"held-out validation split ({len(split.x_val)} images)"
     mnist, tail = data.load_mnist(), slice(-CALIBRATION_FALLBACK, None)
-    x = data.at_input_size(mnist.x_train[tail].astype(np.float32) / 255.0, run.spec.input_size)
-    return x[..., None], mnist.y_train[tail], f"last {CALIBRATION_FALLBACK} training images"
+    x = model_batch(mnist.x_train[tail], run.spec.input_size)
+    return x, mnist.y_train[tail], f"last {CALIBRATION_FALLBACK} training images"
 
 
 def _compute(run: store.Run, model) -> Evaluation:
@@ -244,7 +245,7 @@ def _handwriting(run: store.Run, model, summary: dict[str, Any]) -> dict[str, An
     from digitlab.inference.predict import abstain_threshold
 
     def outputs_of(images: np.ndarray) -> np.ndarray:
-        return model_outputs(model, data.at_input_size(images, run.spec.input_size)[..., None])
+        return model_outputs(model, model_batch(images, run.spec.input_size))
 
     try:
         return handwriting_report(outputs_of, abstain_threshold(run), summary["temperature"])

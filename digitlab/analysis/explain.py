@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from digitlab.data import mnist as data
+from digitlab.data.batch import model_batch
 from digitlab.inference.metrics import model_outputs
 from digitlab.inference.predict import Predictor, interpret
 
@@ -24,12 +25,6 @@ IG_STEPS = 64  # integration steps: completeness holds to about 2% on the zoo mo
 EMBEDDING_DIGITS = 2000
 # Layers that finish a convolution block: its feature maps are read after them.
 _BLOCK_TAIL = ("BatchNormalization", "Activation", "ReLU")
-
-
-def model_input(images28: np.ndarray, input_size: int) -> np.ndarray:
-    """One (28, 28) or many (N, 28, 28) images as a model batch (N, size, size, 1)."""
-    images = data.at_input_size(np.asarray(images28, np.float32), input_size)
-    return (images if images.ndim == 3 else images[None])[..., None]
 
 
 # --- saliency ------------------------------------------------------------------------------
@@ -138,14 +133,14 @@ def digit_sample(count: int = EMBEDDING_DIGITS, seed: int = 0) -> tuple[np.ndarr
 
 
 def embed(model, input_size: int, images28: np.ndarray, labels: np.ndarray) -> Embedding:
-    features = penultimate_features(model, model_input(images28, input_size))
+    features = penultimate_features(model, model_batch(images28, input_size))
     basis = pca(features)
     return Embedding(project(features, basis), np.asarray(labels), basis)
 
 
 def place(embedding: Embedding, model, input_size: int, image28: np.ndarray) -> np.ndarray:
     """Where one image lands (3,) in an embedding of the same model."""
-    features = penultimate_features(model, model_input(image28, input_size))
+    features = penultimate_features(model, model_batch(image28, input_size))
     return project(features, embedding.basis)[0]
 
 

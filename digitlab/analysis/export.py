@@ -30,7 +30,8 @@ from digitlab import store
 from digitlab.core.atomic import atomic_path
 from digitlab.core.child import run_in_child
 from digitlab.core.errors import UserError
-from digitlab.data.mnist import at_input_size, load_mnist
+from digitlab.data.batch import model_batch
+from digitlab.data.mnist import load_mnist
 from digitlab.inference.metrics import classification_metrics, model_outputs, regression_metrics
 from digitlab.inference.predict import Predictor
 from digitlab.zoo.registry import CLASSIFICATION, ModelSpec, labels_from_outputs
@@ -98,7 +99,7 @@ def _serving_function(model, spec: ModelSpec) -> Callable:
 
     def serve(images):
         inputs = images[..., None]
-        if spec.input_size == 20:  # area resize: the same weights as data.downscale_to_20
+        if spec.input_size == 20:  # area resize: the same weights as downscale_to_20
             inputs = tf.image.resize(inputs, (20, 20), method="area")
         outputs = model(inputs, training=False)
         if spec.task != CLASSIFICATION:
@@ -122,7 +123,7 @@ def _write_savedmodel(model, spec: ModelSpec, out: Path) -> None:
 
 def _native(images28: np.ndarray, spec: ModelSpec) -> np.ndarray:
     """Float (N, 28, 28) images in [0, 1] -> the model's own input (N, size, size, 1)."""
-    return np.asarray(at_input_size(images28, spec.input_size), np.float32)[..., None]
+    return model_batch(images28, spec.input_size)
 
 
 def _representative_images(spec: ModelSpec) -> np.ndarray:
@@ -267,8 +268,7 @@ class TFLitePredictor(Predictor):
 
     def raw_outputs(self, image28: np.ndarray) -> np.ndarray:
         """Logits (or the regression value) for one preprocessed 28x28 image in [0, 1]."""
-        image = at_input_size(image28, self.spec.input_size)
-        return self.outputs(np.asarray(image, np.float32)[None, :, :, None])[0]
+        return self.outputs(model_batch(image28, self.spec.input_size))[0]
 
 
 # --- measuring -----------------------------------------------------------------------------

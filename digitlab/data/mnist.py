@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from digitlab.core.errors import UserError
+from digitlab.data.batch import downscale_to_20, unit_floats
 
 DATA_DIR_ENV = "DIGITLAB_DATA_DIR"
 NPZ_NAME = "mnist.npz"
@@ -253,35 +254,6 @@ def load_mnist() -> Mnist:
 # --- the 20x20 set of the seed network -----------------------------------------------------
 
 
-def _area_weights(n_in: int, n_out: int) -> np.ndarray:
-    """Matrix (n_out, n_in): how much of each input pixel falls in each output pixel."""
-    scale = n_in / n_out
-    edges_out = np.arange(n_out + 1) * scale
-    lo = np.maximum(edges_out[:-1, None], np.arange(n_in)[None, :])
-    hi = np.minimum(edges_out[1:, None], np.arange(1, n_in + 1)[None, :])
-    return (np.clip(hi - lo, 0.0, None) / scale).astype(np.float32)
-
-
-_W_28_TO_20 = _area_weights(28, 20)
-
-
-def downscale_to_20(images28: np.ndarray) -> np.ndarray:
-    """Area-average (28, 28) or (N, 28, 28) images to 20x20, as float32 in [0, 1].
-
-    Integer images are taken as 0..255, float images as already in [0, 1].
-    """
-    images = np.asarray(images28)
-    if images.shape[-2:] != (28, 28) or images.ndim not in (2, 3):
-        raise ValueError(f"expected (28, 28) or (N, 28, 28) images, got shape {images.shape}")
-    if np.issubdtype(images.dtype, np.integer):
-        pixels = images.astype(np.float32) / 255.0
-    else:
-        pixels = images.astype(np.float32)
-    small = _W_28_TO_20 @ pixels @ _W_28_TO_20.T
-    # The weights sum to one, so only rounding can step outside [0, 1].
-    return np.clip(small, 0.0, 1.0)
-
-
 def tiny20_dataset(size: int = 5000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """`size` MNIST training digits at 20x20, size//10 per class, chosen reproducibly.
 
@@ -349,15 +321,3 @@ def prepare_split(input_size: int, train_samples: int, validation_split: float, 
         x_test=np.asarray(x_test, np.float32)[..., None],
         y_test=np.asarray(mnist.y_test),
     )
-
-
-def unit_floats(images: np.ndarray) -> np.ndarray:
-    """uint8 pixels as float32 in [0, 1], in one pass."""
-    out = images.astype(np.float32)
-    out *= np.float32(1 / 255)
-    return out
-
-
-def at_input_size(images28: np.ndarray, input_size: int) -> np.ndarray:
-    """28x28 image(s) as a model of this input size takes them (the one 28->20 switch)."""
-    return downscale_to_20(images28) if input_size == 20 else images28

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from digitlab.data.mnist import at_input_size
+from digitlab.data.batch import model_batch
 from digitlab.data.preprocess import preprocess
 from digitlab.inference import abstention, ensemble
 from digitlab.inference.softmax import entropy_bits, softmax
@@ -117,8 +117,7 @@ class Predictor:
 
     def raw_outputs(self, image28: np.ndarray) -> np.ndarray:
         """Logits (or the regression value) for one preprocessed 28x28 image in [0, 1]."""
-        image = at_input_size(image28, self.spec.input_size)
-        batch = np.asarray(image, np.float32)[None, :, :, None]
+        batch = model_batch(image28, self.spec.input_size)
         return self._call(batch).numpy()[0].astype(np.float64)
 
     def predict_image(self, image: np.ndarray, temperature: float = 1.0) -> Prediction:
@@ -139,8 +138,7 @@ class NumpyPredictor(Predictor):
         self._net = net
 
     def raw_outputs(self, image28: np.ndarray) -> np.ndarray:
-        image = at_input_size(image28, self.spec.input_size)
-        batch = np.asarray(image, np.float32)[None, :, :, None]
+        batch = model_batch(image28, self.spec.input_size)
         return self._net(batch)[0].astype(np.float64)
 
 

@@ -11,7 +11,9 @@ import numpy as np
 from digitlab import store
 from digitlab.core.child import run_in_child
 from digitlab.data import mnist as data
+from digitlab.data.batch import model_batch
 from digitlab.inference.ensemble import (
+    INPUT_SIZE,
     MEMBERS_FOLDER,
     EnsembleError,
     check_members,
@@ -53,7 +55,7 @@ def make_ensemble(
         member.name = f"member_{index}"  # two runs of one architecture share a name
     model = models.build_ensemble(loaded)
     mnist = data.load_mnist()
-    images, labels = data.unit_floats(mnist.x_test)[..., None], mnist.y_test.astype(np.int64)
+    images, labels = model_batch(mnist.x_test, INPUT_SIZE), mnist.y_test.astype(np.int64)
     member_logits = np.stack([model_outputs(member, images) for member in loaded], axis=1)
     said = member_logits.argmax(axis=-1)
     metrics = {

@@ -23,6 +23,7 @@ import numpy as np
 from digitlab import store
 from digitlab.core.errors import UserError
 from digitlab.data import mnist as data
+from digitlab.data.batch import model_batch
 from digitlab.data.notdigits import NOT_A_DIGIT
 from digitlab.inference.metrics import model_outputs, score_on_test_set
 from digitlab.store import drawings
@@ -94,7 +95,7 @@ def check_base(base: store.Run) -> None:
 
 
 def _inputs(images: np.ndarray, input_size: int) -> np.ndarray:
-    return data.at_input_size(data.unit_floats(images), input_size)[..., None]
+    return model_batch(images, input_size)
 
 
 def score(model, config: TrainConfig, images: np.ndarray, labels: np.ndarray) -> float | None:

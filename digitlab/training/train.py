@@ -27,6 +27,7 @@ from digitlab import store
 from digitlab.data import handdrawn
 from digitlab.data import mnist as data
 from digitlab.data.augment import make_augment_fn
+from digitlab.data.batch import model_batch
 from digitlab.data.notdigits import NOT_A_DIGIT
 from digitlab.inference import abstention
 from digitlab.inference.metrics import model_outputs, score_on_test_set
@@ -200,7 +201,7 @@ def _training_data(split: data.Split, config: TrainConfig) -> tuple[np.ndarray, 
     if not len(extras):
         return split.x_train, split.y_train
     size = get_spec(config.model).input_size
-    more = data.at_input_size(data.unit_floats(extras.images), size)[..., None]
+    more = model_batch(extras.images, size)
     return (
         np.concatenate([split.x_train, more]),
         np.concatenate([split.y_train.astype(np.int64), extras.labels]),
@@ -212,7 +213,7 @@ def abstention_threshold(model: keras.Model, config: TrainConfig) -> dict[str, f
     and re-slanted: 1,500 digits, so the quantile rests on more than a handful)."""
     size = get_spec(config.model).input_size
     tune = handdrawn.pen_digits("tune") + handdrawn.pen_digit_variants("tune")
-    images = data.at_input_size(data.unit_floats(tune.images), size)[..., None]
+    images = model_batch(tune.images, size)
     threshold = abstention.choose_threshold(model_outputs(model, images))
     return {"abstain_below": threshold}
 

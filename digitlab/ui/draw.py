@@ -9,7 +9,7 @@ import streamlit as st
 
 from digitlab import store
 from digitlab.analysis.evaluate import calibrated_temperature
-from digitlab.data.mnist import at_input_size
+from digitlab.data.batch import model_batch
 from digitlab.data.preprocess import preprocess
 from digitlab.inference import ensemble
 from digitlab.inference.predict import (
@@ -77,7 +77,7 @@ def show_notice(model: str) -> None:
 
 
 def show_input(image28: np.ndarray, input_size: int) -> None:
-    shown = at_input_size(image28, input_size)
+    shown = model_batch(image28, input_size)[0, ..., 0]
     st.image(charts.enlarged_pixels(shown, scale=224 // input_size), width=224)
     st.caption(f"The {input_size}x{input_size} input the model sees")
 

@@ -14,6 +14,7 @@ import streamlit as st
 from digitlab import store
 from digitlab.analysis import explain
 from digitlab.analysis.evaluate import Evaluation, evaluate_run
+from digitlab.data.batch import model_batch
 from digitlab.data.mnist import DataError
 from digitlab.inference.predict import Prediction, Predictor, interpret
 from digitlab.ui import charts, resources, state
@@ -88,7 +89,7 @@ class Drawing:
         return _keras_model(self.run, _version(self.run))
 
     def model_input(self) -> np.ndarray:
-        return explain.model_input(self.image28, self.spec.input_size)
+        return model_batch(self.image28, self.spec.input_size)
 
 
 def show_saliency(drawing: Drawing) -> None:
