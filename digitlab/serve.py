@@ -28,6 +28,7 @@ from digitlab.inference.predict import (
     MAX_TEMPERATURE,
     MIN_TEMPERATURE,
     Predictor,
+    is_loaded,
     load_predictor,
     loaded_runs,
     prediction_line,
@@ -140,7 +141,6 @@ async def predict(request: Request) -> JSONResponse:
 
 
 def _model_rows() -> list[dict[str, Any]]:
-    loaded = set(loaded_runs())
     rows = []
     for name, run in store.default_runs().items():
         spec = ZOO[name]
@@ -153,7 +153,7 @@ def _model_rows() -> list[dict[str, Any]]:
                 "default": name == DEFAULT_MODEL,
                 "available": run is not None,
                 "run": run.id if run else None,
-                "loaded": run is not None and run.version_key in loaded,
+                "loaded": run is not None and is_loaded(run),
             }
         )
     return rows

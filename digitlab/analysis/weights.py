@@ -10,21 +10,17 @@ Shipped runs (assets/models) were trained before logs existed: only final weight
 
 from __future__ import annotations
 
-import io
-import json
-import re
 import struct
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import h5py
 import numpy as np
 from tensorboard.compat.proto import event_pb2
 from tensorboard.util import tensor_util
 
 from digitlab import store
+from digitlab.zoo import keras_file
 
 HISTOGRAM_BUCKETS = 30  # TensorBoard's default, so final weights bin like the logged ones
 CONV_LAYERS = ("Conv1D", "Conv2D", "Conv3D", "DepthwiseConv2D", "SeparableConv2D")
@@ -160,26 +156,6 @@ def epoch_histograms(run: store.Run) -> list[EpochHistograms]:
 # --- model.keras --------------------------------------------------------------------------
 
 
-def _snake_case(name: str) -> str:
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _saved_layers(config: dict, prefix: str = "layers") -> Iterator[tuple[str, str, str, dict]]:
-    """(path in model.weights.h5, name, class, config) of every layer in a saved model's
-    config, nested ones too. Keras files a layer's weights not under its name (names differ
-    between two builds of one model) but under its snake-cased class, counted per container:
-    layers/conv2d, layers/conv2d_1, ... in the model's order."""
-    inner = config.get("config", {})
-    used: dict[str, int] = {}
-    for layer in inner.get("layers", []) if isinstance(inner, dict) else []:
-        key = _snake_case(layer["class_name"])
-        used[key] = used.get(key, -1) + 1
-        path = f"{prefix}/{key}" + (f"_{used[key]}" if used[key] else "")
-        yield path, layer["config"].get("name", key), layer["class_name"], layer["config"]
-        yield from _saved_layers(layer, f"{path}/layers")
-
-
 def _weight_names(kind: str, config: dict, count: int) -> list[str]:
     """Names for a layer's saved variables, which model.keras keeps only by position (in
     the order the layer creates them)."""
@@ -195,26 +171,14 @@ def _weight_names(kind: str, config: dict, count: int) -> list[str]:
 
 def final_weights(run: store.Run) -> list[LayerWeights]:
     """Every layer with weights, in the model's order, with its weights as saved."""
-    with zipfile.ZipFile(run.model_file) as archive:
-        config = json.loads(archive.read("config.json"))
-        weights_file = io.BytesIO(archive.read("model.weights.h5"))
-    saved: dict[str, list[tuple[int, np.ndarray]]] = {}
-
-    def collect(path: str, item) -> None:
-        # "layers/dense_1/vars/0": a layer's weight by position; optimizer state is not one.
-        parts = path.split("/")
-        if isinstance(item, h5py.Dataset) and parts[0] == "layers" and parts[-2:-1] == ["vars"]:
-            saved.setdefault("/".join(parts[:-2]), []).append((int(parts[-1]), item[()]))
-
-    with h5py.File(weights_file, "r") as handle:
-        handle.visititems(collect)
     layers = []
-    for path, name, kind, layer_config in _saved_layers(config):
-        if path not in saved:
-            continue  # no weights (pooling, flatten), or a model holding layers of its own
-        arrays = [array for _, array in sorted(saved[path], key=lambda item: item[0])]
-        names = _weight_names(kind, layer_config, len(arrays))
-        layers.append(LayerWeights(name, kind, dict(zip(names, arrays, strict=True))))
+    for layer in keras_file.read(run.model_file)[1]:
+        if not layer.weights:
+            continue  # pooling, flatten, or a model holding layers of its own
+        names = _weight_names(layer.kind, layer.config, len(layer.weights))
+        layers.append(
+            LayerWeights(layer.name, layer.kind, dict(zip(names, layer.weights, strict=True)))
+        )
     return layers
 
 

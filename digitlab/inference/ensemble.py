@@ -73,6 +73,12 @@ def members(run: store.Run) -> list[dict[str, Any]]:
 # --- the arithmetic of averaging -----------------------------------------------------------
 
 
+def is_members_outputs(outputs: np.ndarray) -> bool:
+    """Whether raw outputs are an ensemble's: one row of logits per member (N, 10), where
+    any other classifier gives one row (10,)."""
+    return np.ndim(outputs) == 2
+
+
 def mean_probabilities(member_logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """(..., members, 10) logits -> (..., 10): each member's softmax at T, then the mean."""
     return softmax(member_logits, temperature).mean(axis=-2)

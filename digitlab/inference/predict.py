@@ -77,7 +77,7 @@ def interpret(
     """
     if task == CLASSIFICATION:
         outputs = np.asarray(outputs, np.float64)
-        if outputs.ndim == 2:  # an ensemble's members: T on each, then their mean
+        if ensemble.is_members_outputs(outputs):  # T on each member, then their mean
             probabilities = ensemble.mean_probabilities(outputs, temperature)
             outputs = ensemble.pooled_logits(outputs)
         else:
@@ -190,9 +190,9 @@ def prediction_line(path: str, prediction: Prediction | None, error: str | None 
 
 # Loaded models, one per run per process, the least recently used dropped past this many.
 MAX_LOADED = 24
-_loaded: OrderedDict[tuple[str, str], Predictor] = OrderedDict()
+_loaded: OrderedDict[str, Predictor] = OrderedDict()
 _loaded_lock = threading.Lock()
-_load_locks: dict[tuple[str, str], threading.Lock] = {}
+_load_locks: dict[str, threading.Lock] = {}
 
 
 def load_predictor(run: Run) -> Predictor:
@@ -201,7 +201,7 @@ def load_predictor(run: Run) -> Predictor:
     Loading takes a second; it holds only that run's lock, so answers from models already
     loaded never wait on it, and two first requests for one run load it once.
     """
-    key = (str(run.path), run.version_key)
+    key = run.cache_key
     with _loaded_lock:
         if key in _loaded:
             _loaded.move_to_end(key)
@@ -222,4 +222,10 @@ def load_predictor(run: Run) -> Predictor:
 def loaded_runs() -> list[str]:
     """The version keys of the runs loaded in this process, least recently used first."""
     with _loaded_lock:
-        return [version for _path, version in _loaded]
+        return [key.rpartition(":")[2] for key in _loaded]  # a cache key ends in its version
+
+
+def is_loaded(run: Run) -> bool:
+    """Whether this run's predictor is loaded in this process (its first answer is fast)."""
+    with _loaded_lock:
+        return run.cache_key in _loaded

@@ -85,6 +85,12 @@ class Run:
             return f"shipped-{self.id}-{int(self.created_at)}"
         return f"run-{self.id}-{int(self.created_at)}"  # ids restart if the store is reset
 
+    @property
+    def cache_key(self) -> str:
+        """Names this exact model in a process's caches (predictors, answers, explanations):
+        its folder as well as its version, since one process may read several stores."""
+        return f"{self.path}:{self.version_key}"
+
     def describe(self) -> str:
         """In words a user understands: "shipped" or "run 12", with its MNIST accuracy."""
         name = "shipped" if self.shipped else f"run {self.id}"

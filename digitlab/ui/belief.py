@@ -30,7 +30,7 @@ TABLE_LABEL = "Probabilities as a table"
 def _owner(drawing: Drawing, runtime: str) -> tuple:
     # Clear bumps the count, so a drawing after Clear never continues the one before.
     run = drawing.run
-    return (str(run.path), run.version_key, runtime, st.session_state.get(CLEARS_KEY, 0))
+    return (run.cache_key, runtime, st.session_state.get(CLEARS_KEY, 0))
 
 
 def _strokes_drawn() -> int | None:

@@ -49,7 +49,7 @@ def raw_outputs(run: store.Run, image28: np.ndarray, runtime: str = KERAS) -> np
     The temperature slider reruns the page, and reuses these outputs without the model.
     """
     digest = hashlib.blake2b(image28.tobytes(), digest_size=16).hexdigest()
-    key = (str(run.path), run.version_key, runtime, digest)
+    key = (run.cache_key, runtime, digest)
     cached = st.session_state.get(OUTPUTS_KEY)
     if cached is None or cached[0] != key:
         cached = (key, predictor_for(run, runtime).raw_outputs(image28))
@@ -212,7 +212,7 @@ def render() -> None:
         if answered is not None:  # "Right" / "Wrong? It's a …": save the drawing
             corrections.offer(answered, source == DRAW)
         belief.show(answered, outputs, runtime, from_canvas=source == DRAW)  # growth, and a table
-        if prediction.probabilities is not None and np.ndim(outputs) == 2:
+        if prediction.probabilities is not None and ensemble.is_members_outputs(outputs):
             show_members(run, outputs, temperature)
         elif prediction.probabilities is not None:
             show_softmax_by_hand(outputs, temperature)

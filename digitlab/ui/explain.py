@@ -27,10 +27,6 @@ MAPS_SHOWN = 16  # channels per convolution layer: enough to see the kinds of de
 # A missing MNIST is cached too: retrying would attempt a slow, failing download per rerun.
 
 
-def _version(run: store.Run) -> str:
-    return f"{run.path}:{run.version_key}"
-
-
 def _unless_failed(outcome):
     if isinstance(outcome, DataError):
         raise DataError(str(outcome))
@@ -47,7 +43,7 @@ def _evaluation(_run: store.Run, version: str) -> Evaluation | DataError:
 
 def cached_evaluation(run: store.Run) -> Evaluation:
     """The run's evaluation, computed once per run (raises DataError without MNIST)."""
-    return _unless_failed(_evaluation(run, _version(run)))
+    return _unless_failed(_evaluation(run, run.cache_key))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -86,7 +82,7 @@ class Drawing:
         return resources.predictor(self.run)
 
     def keras_model(self):
-        return _keras_model(self.run, _version(self.run))
+        return _keras_model(self.run, self.run.cache_key)
 
     def model_input(self) -> np.ndarray:
         return model_batch(self.image28, self.spec.input_size)
@@ -124,7 +120,7 @@ def show_feature_maps(drawing: Drawing) -> None:
 
 def show_embedding(drawing: Drawing) -> None:
     try:
-        embedding = _unless_failed(_embedding(drawing.run, _version(drawing.run)))
+        embedding = _unless_failed(_embedding(drawing.run, drawing.run.cache_key))
     except DataError as error:
         st.info(f"This view needs the MNIST test digits. {error}")
         return

@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import script_runner
 
 from digitlab import store
-from digitlab.inference.predict import Predictor, load_predictor, loaded_runs
+from digitlab.inference.predict import Predictor, is_loaded, load_predictor
 from digitlab.training.jobs import JobQueue
 
 
@@ -33,7 +33,7 @@ def job_queue() -> JobQueue:
 
 def predictor(run: store.Run) -> Predictor:
     """The run's predictor, loaded once per run per server (with a spinner the first time)."""
-    if run.version_key in loaded_runs():
+    if is_loaded(run):
         return load_predictor(run)
     with st.spinner(f"Loading {run.model} ({run.describe()})..."):
         return load_predictor(run)

@@ -54,7 +54,7 @@ def predictor_for(run: store.Run, runtime: str = KERAS) -> Predictor:
                 )
             )
             with waiting:
-                return _tflite_predictor(run, runtime, f"{run.path}:{run.version_key}")
+                return _tflite_predictor(run, runtime, run.cache_key)
         except export.ExportError as error:
             st.warning(f"No {RUNTIMES[runtime]} file ({error}): the Keras model answers.")
     return resources.predictor(run)

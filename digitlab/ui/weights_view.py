@@ -61,7 +61,7 @@ def show_weights(run: store.Run) -> None:
     if not shown:
         return
     try:
-        data = _read(run.version_key, run)
+        data = _read(run.cache_key, run)
     except (OSError, KeyError, ValueError) as error:  # a damaged or unusual model file
         st.warning(f"Can't read the weights of {run.model} {run.id}: {error}")
         return

@@ -8,9 +8,6 @@ with any other layer is answered by Keras instead (`UnsupportedModel`).
 
 from __future__ import annotations
 
-import io
-import json
-import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +15,8 @@ from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from digitlab.zoo import keras_file
 
 Layer = Callable[[np.ndarray], np.ndarray]
 
@@ -140,39 +139,20 @@ class NumpyNet:
         return x
 
 
-def _weights_key(kind: str, seen: dict[str, int]) -> str:
-    """Where Keras files a layer's weights: its class in snake case, numbered from the
-    second layer of that class in the model on ("conv2d", "conv2d_1", ...)."""
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", kind)
-    name = re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-    count = seen.get(name, -1) + 1
-    seen[name] = count
-    return name if count == 0 else f"{name}_{count}"
-
-
 def load(path: Path) -> NumpyNet:
     """Read a `.keras` file's layers and weights; UnsupportedModel if numpy can't run it."""
-    import h5py  # Keras's own dependency; imported here as only loading needs it
-
     try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
-            weights_file = io.BytesIO(archive.read("model.weights.h5"))
+        config, saved = keras_file.read(path)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
         raise UnsupportedModel(f"cannot read {path}: {error}") from error
     if config.get("class_name") != "Sequential":
         raise UnsupportedModel(f"a {config.get('class_name')} model")
     layers = []
-    seen: dict[str, int] = {}
-    with h5py.File(weights_file, "r") as stored:
-        for layer in config["config"]["layers"]:
-            kind, layer_config = layer["class_name"], layer["config"]
-            if kind == "InputLayer":
-                continue
-            if kind not in _LAYERS:
-                raise UnsupportedModel(f"a {kind} layer")
-            group = stored.get(f"layers/{_weights_key(kind, seen)}/vars")
-            count = len(group) if group is not None else 0
-            weights = [np.asarray(group[str(i)], np.float32) for i in range(count)]
-            layers.append(_LAYERS[kind](layer_config, weights))
+    for layer in saved:
+        if layer.nested:
+            continue  # inside a layer that is itself refused below
+        if layer.kind not in _LAYERS:
+            raise UnsupportedModel(f"a {layer.kind} layer")
+        weights = [np.asarray(array, np.float32) for array in layer.weights]
+        layers.append(_LAYERS[layer.kind](layer.config, weights))
     return NumpyNet(layers)
