@@ -17,7 +17,7 @@ from digitlab.analysis.evaluate import Evaluation, evaluate_run
 from digitlab.data.batch import model_batch
 from digitlab.data.mnist import DataError
 from digitlab.inference.predict import Prediction, Predictor, interpret
-from digitlab.ui import charts, resources, state
+from digitlab.ui import charts, explain_charts, resources, state
 from digitlab.zoo.registry import REGRESSION, ZOO, ModelSpec
 
 MAPS_SHOWN = 16  # channels per convolution layer: enough to see the kinds of detectors
@@ -92,7 +92,7 @@ def show_saliency(drawing: Drawing) -> None:
     spec, inputs = drawing.spec, drawing.model_input()
     attributions = explain.integrated_gradients(drawing.keras_model(), inputs)
     figure_column, text_column = st.columns([1, 1])
-    figure_column.plotly_chart(charts.saliency_overlay(inputs[0, ..., 0], attributions))
+    figure_column.plotly_chart(explain_charts.saliency_overlay(inputs[0, ..., 0], attributions))
     guess = drawing.prediction.best_guess
     target = "its value" if spec.task == REGRESSION else f"the answer {guess}"
     if drawing.prediction.abstained:
@@ -115,7 +115,7 @@ def show_feature_maps(drawing: Drawing) -> None:
         height, width, channels = values.shape
         shown = min(channels, MAPS_SHOWN)
         st.markdown(f"**{layer}**: {channels} maps of {height}x{width}, the first {shown} shown")
-        st.plotly_chart(charts.feature_map_grid(values[..., :shown]), key=f"maps-{index}")
+        st.plotly_chart(explain_charts.feature_map_grid(values[..., :shown]), key=f"maps-{index}")
 
 
 def show_embedding(drawing: Drawing) -> None:
@@ -128,7 +128,7 @@ def show_embedding(drawing: Drawing) -> None:
         embedding, drawing.keras_model(), drawing.spec.input_size, drawing.image28
     )
     st.plotly_chart(
-        charts.embedding_3d(
+        explain_charts.embedding_3d(
             embedding.points, embedding.labels, point, drawing.prediction.best_guess
         )
     )
