@@ -5,64 +5,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from digitlab.cli.common import Commands, print_json
-from digitlab.zoo.config import OPTIMIZERS, REGRESSION_LOSSES, SCHEDULES, TrainConfig, recipe
+from digitlab.zoo.config import TrainConfig, recipe
+from digitlab.zoo.knobs import KNOBS, Knob
 from digitlab.zoo.registry import ZOO
 
 if TYPE_CHECKING:
     from digitlab.training.train import ProgressEvent
 
-# Config fields whose flag is the field's name in dashes: (type, help). A boolean gets
-# --name and --no-name.
-_MORE_TRAIN_FLAGS: dict[str, tuple[type, str]] = {
-    "momentum": (float, "SGD's momentum (0.9)"),
-    "nesterov": (bool, "SGD with Nesterov momentum"),
-    "beta_1": (float, "Adam's beta_1"),
-    "beta_2": (float, "Adam's beta_2"),
-    "l2": (float, "L2 weight decay on every Conv2D and Dense kernel"),
-    "width": (float, "every hidden layer's units and filters times this (0.25-4; 1: as designed)"),
-    "clip_norm": (float, "clip each gradient to this norm (0: off)"),
-    "clip_value": (float, "clip each gradient element to +-this (0: off)"),
-    "label_smoothing": (float, "classifiers: aim at 1 - s for the true digit"),
-    "huber_delta": (float, "regression with --loss huber: its delta"),
-    "step_epochs": (int, "--schedule step: every this many epochs ..."),
-    "step_factor": (float, "... multiply the learning rate by this"),
-    "plateau_factor": (float, "--reduce-lr: multiply the learning rate by this ..."),
-    "plateau_patience": (int, "... after this many epochs without a better val loss ..."),
-    "plateau_min_lr": (float, "... never going below this"),
-    "keep_best": (bool, "store the best validation epoch's weights, not the last"),
-    "clean_epochs": (int, "with --augment: the last N epochs train on undistorted digits"),
-    "steps_per_execution": (int, "batches per call into TensorFlow"),
-    "pen_digits": (bool, "also train on real pen-written digits (the training writers)"),
-    "not_digits": (bool, "also train on not-a-digit drawings and learn to abstain"),
-}
-
 
 def add_train_parser(commands: Commands) -> None:
-    """Add the `train` command to the CLI's subparsers."""
+    """Add the `train` command to the CLI's subparsers: --model, a flag per knob, --preset."""
     train = commands.add_parser("train", help="train a zoo model (cached by its settings)")
     train.add_argument("--model", required=True, choices=list(ZOO))
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float, help="learning rate")
-    train.add_argument("--optimizer", choices=OPTIMIZERS)
-    train.add_argument("--dropout", type=float)
-    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None)
-    train.add_argument("--patience", type=int, help="early-stopping patience in epochs")
-    train.add_argument("--reduce-lr", action="store_true", help="reduce LR on plateau")
-    train.add_argument("--validation-split", type=float)
-    train.add_argument("--samples", type=int, help="train on the first N images only")
-    train.add_argument("--seed", type=int)
-    train.add_argument("--loss", choices=REGRESSION_LOSSES, help="regression loss")
-    train.add_argument("--schedule", choices=SCHEDULES)
-    for field, (kind, help_text) in _MORE_TRAIN_FLAGS.items():
-        flag = "--" + field.replace("_", "-")
-        if kind is bool:
-            train.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
-        else:
-            train.add_argument(flag, type=kind, help=help_text)
+    for knob in KNOBS:
+        _add_knob(train, knob)
     train.add_argument(
         "--preset",
         default="default",
@@ -77,26 +36,29 @@ def add_train_parser(commands: Commands) -> None:
     train.set_defaults(run=cmd_train)
 
 
+def _add_knob(train: argparse.ArgumentParser, knob: Knob) -> None:
+    """A knob's flag, parsed onto the knob's field; None when not given (the recipe's)."""
+    flag, field = knob.option, knob.field
+    if knob.kind is bool:
+        action = argparse.BooleanOptionalAction if knob.negatable else "store_true"
+        train.add_argument(flag, dest=field, action=action, default=None, help=knob.help)
+    elif knob.choices:
+        train.add_argument(flag, dest=field, choices=knob.choices, help=knob.help)
+    else:
+        # The name argparse would show for the flag itself: --lr LR, not --lr LEARNING_RATE.
+        metavar = flag.removeprefix("--").replace("-", "_").upper()
+        train.add_argument(flag, dest=field, type=knob.kind, metavar=metavar, help=knob.help)
+
+
+def knob_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The knobs given on the command line, by TrainConfig field."""
+    given = {knob.field: getattr(args, knob.field) for knob in KNOBS}
+    return {field: value for field, value in given.items() if value is not None}
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The model's recipe (`--preset`) with the settings given on the command line."""
-    changes = {
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "learning_rate": args.lr,
-        "optimizer": args.optimizer,
-        "dropout": args.dropout,
-        "augment": args.augment,
-        "early_stopping_patience": args.patience,
-        "reduce_lr_on_plateau": args.reduce_lr or None,
-        "validation_split": args.validation_split,
-        "train_samples": args.samples,
-        "seed": args.seed,
-        "loss": args.loss,
-        "schedule": args.schedule,
-    }
-    changes.update({field: getattr(args, field) for field in _MORE_TRAIN_FLAGS})
-    chosen = {key: value for key, value in changes.items() if value is not None}
-    return recipe(args.model, args.preset, **chosen)
+    """The model's recipe (`--preset`) with the knobs given on the command line."""
+    return recipe(args.model, args.preset, **knob_values(args))
 
 
 class _TerminalProgress:
