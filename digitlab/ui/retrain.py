@@ -82,7 +82,7 @@ WIDGETS: dict[str, Widget] = {
         help="Fewer images train faster: try 2,000 for a quick run.",
     ),
     "seed": Widget("train_seed", "Seed", NUMBER),
-    # More settings
+    # Those the knob list folds under "More settings":
     "l2": Widget("train_l2", "L2 weight decay", NUMBER, step=1e-4, format="%.4f"),
     "width": Widget(
         "train_width",
@@ -129,7 +129,8 @@ def _fill_form() -> None:
         st.session_state[widget.key] = value
 
 
-def _with(options: Sequence, value) -> list:
+def _with(options: Sequence[float], value: float) -> list[float]:
+    """The options and the recipe's own value, in order (a recipe may use one off the list)."""
     return sorted(set(options) | {value})
 
 
