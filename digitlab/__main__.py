@@ -2,6 +2,6 @@
 
 import sys
 
-from digitlab.cli.main import main
+from digitlab.cli import main
 
 sys.exit(main())

@@ -152,7 +152,7 @@ def test_runs_of_the_shipped_models_cannot_be_deleted(private_store):
 def test_help_does_not_load_tensorflow():
     code = (
         "import sys, contextlib, io\n"
-        "from digitlab.cli.main import main\n"
+        "from digitlab.cli import main\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['--help'])\n"
         "loaded = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras')]\n"

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from digitlab import store
+from digitlab import cli, store
 from digitlab.analysis import export
-from digitlab.cli import main as cli
 from digitlab.inference.predict import Predictor
 from digitlab.inference.softmax import softmax
 from digitlab.ui.export_page import FORMAT_TITLES

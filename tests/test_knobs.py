@@ -1,8 +1,10 @@
 """Every training knob reaches Keras: optimizers and their parameters, clipping, schedules,
-L2, the Huber delta, reduce-on-plateau, and keeping the best epoch."""
+L2, the Huber delta, reduce-on-plateau, and keeping the best epoch. And every knob is listed
+once, and offered by both the `train` command and the sidebar's Retrain form."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -10,6 +12,8 @@ import keras
 import numpy as np
 import pytest
 
+from digitlab.cli import build_parser
+from digitlab.cli.train import knob_values
 from digitlab.data import mnist as data
 from digitlab.inference.metrics import classification_metrics, model_outputs
 from digitlab.training.train import (
@@ -20,10 +24,12 @@ from digitlab.training.train import (
     _optimizer,
     train_model,
 )
+from digitlab.ui.retrain import WIDGETS
 from digitlab.zoo.builders import build_model
 from digitlab.zoo.config import ConfigError, TrainConfig
+from digitlab.zoo.knobs import CLI, FORM, KNOBS, MORE, NOT_KNOBS, Knob
 
-from helpers import run_cli
+from helpers import new_app, run_cli
 
 
 def config(**changes) -> TrainConfig:
@@ -171,3 +177,51 @@ def test_a_search_can_sample_widths():
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     chosen = [sample(study.ask(), settings)["width"] for _ in range(6)]
     assert set(chosen) <= {0.5, 2.0} and len(set(chosen)) == 2
+
+
+# --- one list of knobs, offered everywhere ---------------------------------------------------
+
+
+def test_every_field_a_user_may_set_is_exactly_one_knob():
+    fields = [field.name for field in dataclasses.fields(TrainConfig)]
+    assert set(NOT_KNOBS) <= set(fields)
+    knobs = [knob.field for knob in KNOBS]
+    assert sorted(knobs) == sorted(set(fields) - set(NOT_KNOBS))  # each once, none extra
+    flags = [knob.option for knob in KNOBS]
+    assert len(set(flags)) == len(flags)
+    assert {knob.sidebar for knob in KNOBS} <= {FORM, MORE, CLI}
+    assert all(knob.choices for knob in KNOBS if knob.kind is str)
+
+
+def _given(knob: Knob) -> tuple[list[str], object]:
+    """A `train` argument for the knob, and the value it must give the knob's field."""
+    if knob.kind is bool:
+        return [knob.option], True
+    if knob.choices:
+        return [knob.option, knob.choices[-1]], knob.choices[-1]
+    return [knob.option, "3"], knob.kind("3")
+
+
+def test_the_train_command_offers_every_knob():
+    parser = build_parser()
+    bare = ["train", "--model", "mlp_small"]
+    assert knob_values(parser.parse_args(bare)) == {}  # nothing given: the recipe's values
+    for knob in KNOBS:
+        arguments, value = _given(knob)
+        assert knob_values(parser.parse_args(bare + arguments)) == {knob.field: value}, knob
+        if knob.kind is bool and knob.negatable:
+            negated = "--no-" + knob.option.removeprefix("--")
+            assert knob_values(parser.parse_args([*bare, negated])) == {knob.field: False}
+
+
+def test_the_retrain_form_offers_every_sidebar_knob():
+    assert set(WIDGETS) == {knob.field for knob in KNOBS if knob.sidebar != CLI}
+    sidebar = new_app().run().sidebar
+    (more,) = [block for block in sidebar.expander if block.label == "More settings"]
+    shown = {node.key for node in sidebar} - {None}
+    folded = {node.key for node in more} - {None}
+    for knob in KNOBS:
+        if knob.sidebar == FORM:
+            assert WIDGETS[knob.field].key in shown - folded, knob
+        elif knob.sidebar == MORE:
+            assert WIDGETS[knob.field].key in folded, knob

@@ -11,7 +11,7 @@ import pytest
 import requests
 from PIL import Image
 
-from digitlab.cli import main as cli
+from digitlab import cli
 from digitlab.data import notdigits
 from digitlab.data.pendigits import rasterize
 from digitlab.data.preprocess import MAX_UPLOAD_BYTES

@@ -4,12 +4,13 @@ command line (which sees them all: it runs on the machine that keeps them)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from digitlab.cli.common import Commands, print_json
 
-def add_drawings_parser(commands) -> None:
+
+def add_drawings_parser(commands: Commands) -> None:
     """Add the `drawings` command to the CLI's subparsers."""
     from digitlab.store.drawings_export import FORMATS
 
@@ -42,7 +43,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         for d in drawings.list_drawings()
     ]
     if args.json:
-        print(json.dumps(rows))
+        print_json(rows)
         return 0
     print(f"{'id':>5} {'label':<12} {'model said':<12} {'run':<10} session")
     for row in rows:

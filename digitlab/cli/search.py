@@ -7,9 +7,9 @@ DIGITLAB_RAY_ADDRESS is set), as the app's do; their runs belong to the command 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from digitlab.cli.common import Commands, print_json
 from digitlab.zoo.config import presets, recipe
 from digitlab.zoo.registry import DEFAULT_MODEL, ZOO
 
@@ -24,7 +24,7 @@ _SHORT = {
 }
 
 
-def add_search_parser(commands) -> None:
+def add_search_parser(commands: Commands) -> None:
     """Add the `search` command to the CLI's subparsers."""
     search = commands.add_parser(
         "search", help="hyperparameter search with Optuna: each trial is a run"
@@ -110,7 +110,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from digitlab.training.jobs import JobQueue
     from digitlab.training.search import Search
 
-    settings = _settings(args)  # a SearchError (a ConfigError) is one line from cli.main
+    settings = _settings(args)  # a SearchError (a ConfigError): one line from cli.main()
     search = Search(settings, JobQueue())
     say = (lambda text: None) if args.json else print
     say(
@@ -136,7 +136,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         search.wait()
     snapshot = search.snapshot()
     if args.json:
-        print(json.dumps(snapshot), flush=True)
+        print_json(snapshot)
     else:
         print(format_table(snapshot))
         print(f"{snapshot['message']} ({snapshot['elapsed_s']:.0f} s)")

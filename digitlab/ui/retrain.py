@@ -2,50 +2,116 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 import streamlit as st
 
 from digitlab.analysis.hints import curve_hints, history_from_rows
 from digitlab.training.jobs import DONE, QUEUED, RUNNING, JobQueue
 from digitlab.ui import charts, state
 from digitlab.ui.resources import job_queue
-from digitlab.zoo.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig, presets, recipe
+from digitlab.zoo.config import RANGES, ConfigError, TrainConfig, presets, recipe
+from digitlab.zoo.knobs import FORM, MORE, Knob, in_sidebar
 from digitlab.zoo.registry import DEFAULT_MODEL, REGRESSION, ZOO
 
 POLL_SECONDS = 0.5
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
-MODEL_KEY = "train_model"
-# The form's fields: config field -> widget key (the keys the tests address).
-WIDGETS = {
-    "epochs": "train_epochs",
-    "batch_size": "train_batch",
-    "learning_rate": "train_lr",
-    "schedule": "train_schedule",
-    "optimizer": "train_optimizer",
-    "dropout": "train_dropout",
-    "augment": "train_augment",
-    "pen_digits": "train_pen_digits",
-    "not_digits": "train_not_digits",
-    "l2": "train_l2",
-    "width": "train_width",
-    "label_smoothing": "train_label_smoothing",
-    "clip_norm": "train_clip_norm",
-    "momentum": "train_momentum",
-    "nesterov": "train_nesterov",
-    "step_epochs": "train_step_epochs",
-    "step_factor": "train_step_factor",
-    "plateau_factor": "train_plateau_factor",
-    "plateau_patience": "train_plateau_patience",
-    "keep_best": "train_keep_best",
-    "early_stopping_patience": "train_patience",
-    "reduce_lr_on_plateau": "train_reduce_lr",
-    "validation_split": "train_val_split",
-    "train_samples": "train_samples",
-    "seed": "train_seed",
-}
-
-
 WIDTHS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
+MODEL_KEY = "train_model"
+
+# The kinds of widget the form uses.
+NUMBER = "number_input"  # a number box
+SLIDER = "slider"
+STEPS = "select_slider"  # a slider over a few values
+SELECT = "selectbox"  # over the knob's choices
+CHECK = "checkbox"
+
+
+@dataclass(frozen=True)
+class Widget:
+    """How the form shows one knob (zoo/knobs.py says which knobs it shows, and where)."""
+
+    key: str  # its session-state key (the keys the tests address)
+    label: str
+    kind: str  # NUMBER, SLIDER, STEPS, SELECT or CHECK
+    bounds: tuple[float, float] | None = None  # NUMBER, SLIDER: else the config's range
+    step: float | None = None
+    stops: Sequence[float] = ()  # STEPS: the values offered, and always the recipe's own
+    format: str | None = None
+    help: str | None = None
+    classifiers_only: bool = False  # greyed out for the regression model
+
+
+# A widget for every knob the form shows, by TrainConfig field.
+WIDGETS: dict[str, Widget] = {
+    "epochs": Widget("train_epochs", "Epochs", NUMBER),
+    "batch_size": Widget("train_batch", "Batch size", STEPS, stops=BATCH_SIZES),
+    "learning_rate": Widget("train_lr", "Learning rate", STEPS, stops=LEARNING_RATES),
+    "schedule": Widget("train_schedule", "Learning-rate schedule", SELECT),
+    "optimizer": Widget("train_optimizer", "Optimizer", SELECT),
+    "dropout": Widget("train_dropout", "Dropout (models that have it)", SLIDER, step=0.05),
+    "augment": Widget("train_augment", "Augment like canvas drawings", CHECK),
+    "pen_digits": Widget(
+        "train_pen_digits",
+        "Add real pen-written digits",
+        CHECK,
+        help="About 8,500 digits by 17 people on a tablet, drawn as the canvas draws. "
+        "Other writers are kept apart to measure the model on (Evaluate page).",
+    ),
+    "not_digits": Widget(
+        "train_not_digits",
+        'Teach it to say "not a digit"',
+        CHECK,
+        help="Adds 12,000 letters, scribbles, shapes and digit pairs with no digit as "
+        "their answer; the model then abstains when it isn't sure a drawing is a digit.",
+        classifiers_only=True,
+    ),
+    "early_stopping_patience": Widget(
+        "train_patience", "Early-stopping patience (0 = off)", NUMBER
+    ),
+    "reduce_lr_on_plateau": Widget("train_reduce_lr", "Reduce learning rate on plateau", CHECK),
+    "validation_split": Widget("train_val_split", "Validation split", SLIDER, step=0.05),
+    "train_samples": Widget(
+        "train_samples",
+        "Training images",
+        NUMBER,
+        step=1000,
+        help="Fewer images train faster: try 2,000 for a quick run.",
+    ),
+    "seed": Widget("train_seed", "Seed", NUMBER),
+    # Those the knob list folds under "More settings":
+    "l2": Widget("train_l2", "L2 weight decay", NUMBER, step=1e-4, format="%.4f"),
+    "width": Widget(
+        "train_width",
+        "Width (hidden units and filters times)",
+        STEPS,
+        stops=WIDTHS,
+        help="1 is the network as designed; 2 doubles every hidden layer (slower, "
+        "more capacity), 0.5 halves it.",
+    ),
+    "label_smoothing": Widget("train_label_smoothing", "Label smoothing", SLIDER, step=0.05),
+    "clip_norm": Widget("train_clip_norm", "Clip gradients to norm (0 = off)", NUMBER, step=0.5),
+    "momentum": Widget("train_momentum", "SGD momentum", SLIDER, (0.0, 0.99), step=0.01),
+    "nesterov": Widget("train_nesterov", "SGD: Nesterov momentum", CHECK),
+    "step_epochs": Widget("train_step_epochs", "Step schedule: every N epochs", NUMBER),
+    "step_factor": Widget(
+        "train_step_factor", "Step schedule: multiply by", SLIDER, (0.05, 1.0), step=0.05
+    ),
+    "plateau_factor": Widget(
+        "train_plateau_factor", "On plateau: multiply by", SLIDER, (0.05, 0.95), step=0.05
+    ),
+    "plateau_patience": Widget("train_plateau_patience", "On plateau: patience (epochs)", NUMBER),
+    "keep_best": Widget(
+        "train_keep_best",
+        "Keep the best epoch",
+        CHECK,
+        help="Store the weights of the epoch with the lowest validation loss, not the "
+        "last (what Keras's ModelCheckpoint with save_best_only does).",
+    ),
+}
 
 
 def starting_config(model: str) -> TrainConfig:
@@ -56,58 +122,36 @@ def starting_config(model: str) -> TrainConfig:
 def _fill_form() -> None:
     """Put the chosen model's starting settings into the form (the model box's callback)."""
     config = starting_config(st.session_state[MODEL_KEY])
-    for field, key in WIDGETS.items():
+    for field, widget in WIDGETS.items():
         value = getattr(config, field)
         if field == "dropout" and value is None:
             value = ZOO[config.model].default_dropout or 0.0
-        st.session_state[key] = value
+        st.session_state[widget.key] = value
 
 
-def _with(options: list, value) -> list:
+def _with(options: Sequence[float], value: float) -> list[float]:
+    """The options and the recipe's own value, in order (a recipe may use one off the list)."""
     return sorted(set(options) | {value})
 
 
-def more_settings() -> dict:
-    """The tutorials' other knobs, folded away (every one is also a `train` flag)."""
-    with st.expander("More settings"):
-        return {
-            "l2": st.number_input(
-                "L2 weight decay", 0.0, 0.1, step=1e-4, format="%.4f", key=WIDGETS["l2"]
-            ),
-            "width": st.select_slider(
-                "Width (hidden units and filters times)",
-                WIDTHS,
-                key=WIDGETS["width"],
-                help="1 is the network as designed; 2 doubles every hidden layer (slower, "
-                "more capacity), 0.5 halves it.",
-            ),
-            "label_smoothing": st.slider(
-                "Label smoothing", 0.0, 0.5, step=0.05, key=WIDGETS["label_smoothing"]
-            ),
-            "clip_norm": st.number_input(
-                "Clip gradients to norm (0 = off)", 0.0, 100.0, step=0.5, key=WIDGETS["clip_norm"]
-            ),
-            "momentum": st.slider("SGD momentum", 0.0, 0.99, step=0.01, key=WIDGETS["momentum"]),
-            "nesterov": st.checkbox("SGD: Nesterov momentum", key=WIDGETS["nesterov"]),
-            "step_epochs": st.number_input(
-                "Step schedule: every N epochs", 1, 100, key=WIDGETS["step_epochs"]
-            ),
-            "step_factor": st.slider(
-                "Step schedule: multiply by", 0.05, 1.0, step=0.05, key=WIDGETS["step_factor"]
-            ),
-            "plateau_factor": st.slider(
-                "On plateau: multiply by", 0.05, 0.95, step=0.05, key=WIDGETS["plateau_factor"]
-            ),
-            "plateau_patience": st.number_input(
-                "On plateau: patience (epochs)", 0, 50, key=WIDGETS["plateau_patience"]
-            ),
-            "keep_best": st.checkbox(
-                "Keep the best epoch",
-                key=WIDGETS["keep_best"],
-                help="Store the weights of the epoch with the lowest validation loss, not the "
-                "last (what Keras's ModelCheckpoint with save_best_only does).",
-            ),
-        }
+def _show(knob: Knob, base: TrainConfig) -> Any:
+    """The knob's widget, filled from the session state; returns what it holds."""
+    widget = WIDGETS[knob.field]
+    options = {"key": widget.key, "help": widget.help}
+    low, high = widget.bounds or RANGES.get(knob.field, (None, None))
+    if widget.kind == NUMBER:
+        return st.number_input(
+            widget.label, low, high, step=widget.step, format=widget.format, **options
+        )
+    if widget.kind == SLIDER:
+        return st.slider(widget.label, low, high, step=widget.step, **options)
+    if widget.kind == STEPS:
+        stops = _with(widget.stops, getattr(base, knob.field))
+        return st.select_slider(widget.label, stops, **options)
+    if widget.kind == SELECT:
+        return st.selectbox(widget.label, knob.choices, **options)
+    regression = ZOO[base.model].task == REGRESSION
+    return st.checkbox(widget.label, disabled=widget.classifiers_only and regression, **options)
 
 
 def settings_form() -> TrainConfig | None:
@@ -120,60 +164,15 @@ def settings_form() -> TrainConfig | None:
         key=MODEL_KEY,
         on_change=_fill_form,
     )
-    if WIDGETS["epochs"] not in st.session_state:
+    if WIDGETS["epochs"].key not in st.session_state:
         _fill_form()
     base = starting_config(name)
     with st.form("retrain"):
         st.caption(f"Starting from {name}'s {'quick ' if 'quick' in presets(name) else ''}recipe.")
-        values = {
-            "epochs": st.number_input("Epochs", 1, 100, key=WIDGETS["epochs"]),
-            "batch_size": st.select_slider(
-                "Batch size", _with(BATCH_SIZES, base.batch_size), key=WIDGETS["batch_size"]
-            ),
-            "learning_rate": st.select_slider(
-                "Learning rate",
-                _with(LEARNING_RATES, base.learning_rate),
-                key=WIDGETS["learning_rate"],
-            ),
-            "schedule": st.selectbox("Learning-rate schedule", SCHEDULES, key=WIDGETS["schedule"]),
-            "optimizer": st.selectbox("Optimizer", OPTIMIZERS, key=WIDGETS["optimizer"]),
-            "dropout": st.slider(
-                "Dropout (models that have it)", 0.0, 0.9, step=0.05, key=WIDGETS["dropout"]
-            ),
-            "augment": st.checkbox("Augment like canvas drawings", key=WIDGETS["augment"]),
-            "pen_digits": st.checkbox(
-                "Add real pen-written digits",
-                key=WIDGETS["pen_digits"],
-                help="About 8,500 digits by 17 people on a tablet, drawn as the canvas draws. "
-                "Other writers are kept apart to measure the model on (Evaluate page).",
-            ),
-            "not_digits": st.checkbox(
-                'Teach it to say "not a digit"',
-                key=WIDGETS["not_digits"],
-                disabled=ZOO[name].task == REGRESSION,
-                help="Adds 12,000 letters, scribbles, shapes and digit pairs with no digit as "
-                "their answer; the model then abstains when it isn't sure a drawing is a digit.",
-            ),
-            "early_stopping_patience": st.number_input(
-                "Early-stopping patience (0 = off)", 0, 50, key=WIDGETS["early_stopping_patience"]
-            ),
-            "reduce_lr_on_plateau": st.checkbox(
-                "Reduce learning rate on plateau", key=WIDGETS["reduce_lr_on_plateau"]
-            ),
-            "validation_split": st.slider(
-                "Validation split", 0.0, 0.5, step=0.05, key=WIDGETS["validation_split"]
-            ),
-            "train_samples": st.number_input(
-                "Training images",
-                100,
-                60_000,
-                step=1000,
-                key=WIDGETS["train_samples"],
-                help="Fewer images train faster: try 2,000 for a quick run.",
-            ),
-            "seed": st.number_input("Seed", 0, 2**31 - 1, key=WIDGETS["seed"]),
-            **more_settings(),
-        }
+        values = {knob.field: _show(knob, base) for knob in in_sidebar(FORM)}
+        # The tutorials' other knobs, folded away (every one is also a `train` flag).
+        with st.expander("More settings"):
+            values |= {knob.field: _show(knob, base) for knob in in_sidebar(MORE)}
         if not st.form_submit_button("Train", type="primary", use_container_width=True):
             return None
     spec = ZOO[name]

@@ -21,8 +21,9 @@ class ConfigError(UserError, ValueError):
     """A training setting is outside its allowed range."""
 
 
-# (low, high) inclusive bounds for every numeric field; the error message quotes them.
-_RANGES: dict[str, tuple[float, float]] = {
+# (low, high) inclusive bounds for every numeric field; the error message quotes them, and
+# the Retrain form's number boxes stop at them.
+RANGES: dict[str, tuple[float, float]] = {
     "epochs": (1, 100),
     "batch_size": (8, 4096),
     "learning_rate": (1e-6, 10.0),
@@ -101,7 +102,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.model not in ZOO and self.model != ENSEMBLE:  # an ensemble's record
             raise ConfigError(f"Unknown model {self.model!r}; choose one of {', '.join(ZOO)}.")
-        for name, (low, high) in _RANGES.items():
+        for name, (low, high) in RANGES.items():
             value = getattr(self, name)
             if value is None:
                 continue

@@ -1,0 +1,112 @@
+"""`python -m digitlab train --model NAME [settings]`: train a zoo model (cached by its
+settings), with a progress bar on a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from digitlab.cli.common import Commands, print_json
+from digitlab.zoo.config import TrainConfig, recipe
+from digitlab.zoo.knobs import KNOBS, Knob
+from digitlab.zoo.registry import ZOO
+
+if TYPE_CHECKING:
+    from digitlab.training.train import ProgressEvent
+
+
+def add_train_parser(commands: Commands) -> None:
+    """Add the `train` command to the CLI's subparsers: --model, a flag per knob, --preset."""
+    train = commands.add_parser("train", help="train a zoo model (cached by its settings)")
+    train.add_argument("--model", required=True, choices=list(ZOO))
+    for knob in KNOBS:
+        _add_knob(train, knob)
+    train.add_argument(
+        "--preset",
+        default="default",
+        help="a named recipe (digitnet has 'long'); options override it",
+    )
+    train.add_argument("--json", action="store_true", help="print one JSON object")
+    train.add_argument(
+        "--ship",
+        action="store_true",
+        help="also copy the run into assets/models/NAME (maintainers: the shipped models)",
+    )
+    train.set_defaults(run=cmd_train)
+
+
+def _add_knob(train: argparse.ArgumentParser, knob: Knob) -> None:
+    """A knob's flag, parsed onto the knob's field; None when not given (the recipe's)."""
+    flag, field = knob.option, knob.field
+    if knob.kind is bool:
+        action = argparse.BooleanOptionalAction if knob.negatable else "store_true"
+        train.add_argument(flag, dest=field, action=action, default=None, help=knob.help)
+    elif knob.choices:
+        train.add_argument(flag, dest=field, choices=knob.choices, help=knob.help)
+    else:
+        # The name argparse would show for the flag itself: --lr LR, not --lr LEARNING_RATE.
+        metavar = flag.removeprefix("--").replace("-", "_").upper()
+        train.add_argument(flag, dest=field, type=knob.kind, metavar=metavar, help=knob.help)
+
+
+def knob_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The knobs given on the command line, by TrainConfig field."""
+    given = {knob.field: getattr(args, knob.field) for knob in KNOBS}
+    return {field: value for field, value in given.items() if value is not None}
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The model's recipe (`--preset`) with the knobs given on the command line."""
+    return recipe(args.model, args.preset, **knob_values(args))
+
+
+class _TerminalProgress:
+    """A one-line progress bar on stderr, redrawn in place; silent when not a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(event.fraction * width)
+        metrics = "  ".join(f"{name} {value:.4f}" for name, value in event.metrics.items())
+        sys.stderr.write(
+            f"\repoch {event.epoch}/{event.epochs} [{'#' * filled}{'.' * (width - filled)}] "
+            f"{metrics[:80]:<80}"
+        )
+        if event.kind == "epoch":
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train (or find the cached run), optionally ship it, and print the summary."""
+    from digitlab import store
+    from digitlab.training import train
+
+    config = config_from_args(args)
+    result = train.train(config, on_progress=_TerminalProgress())
+    if args.ship and result.run is not None:
+        from digitlab.analysis.evaluate import evaluate_run
+
+        store.ship(result.run, evaluate_run(result.run).to_json())
+    summary = {
+        "model": config.model,
+        "status": result.status,
+        "message": result.message,
+        "run": result.run.id if result.run else None,
+        "config_key": config.key(),
+        "seconds": round(result.elapsed_s, 2),
+        "metrics": result.run.metrics if result.run else None,
+        "path": str(result.run.path) if result.run else None,
+    }
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"{config.model}: {result.status}. {result.message}")
+        for name, value in (summary["metrics"] or {}).items():
+            print(f"  {name}: {value}")
+    return 0 if result.run is not None else 1
