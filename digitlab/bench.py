@@ -137,7 +137,8 @@ def machine_gflops(size: int = 2048, repeats: int = 5) -> float:
 def bench_recipe(model: str, options: BenchOptions, preset: str = "default") -> dict[str, Any]:
     """Train a zoo model with one of DigitLab's recipes into a throw-away store (no cache
     hit); `seconds` is the whole of train(): data, building, training, testing, saving."""
-    from digitlab.training.train import TRAINED, train
+    from digitlab.training.progress import TRAINED
+    from digitlab.training.train import train
     from digitlab.zoo.config import recipe
 
     config = recipe(model, preset=preset)

@@ -12,14 +12,11 @@ import pytest
 
 from digitlab.data import mnist as data
 from digitlab.inference.metrics import classification_metrics, model_outputs
-from digitlab.training.train import (
-    KeepBestEpoch,
-    _callbacks,
-    _compile,
-    _learning_rate,
-    _optimizer,
-    train_model,
-)
+from digitlab.training.compile import compile_model as _compile
+from digitlab.training.compile import make_learning_rate as _learning_rate
+from digitlab.training.compile import make_optimizer as _optimizer
+from digitlab.training.progress import KeepBestEpoch
+from digitlab.training.train import _callbacks, train_model
 from digitlab.zoo.builders import build_model
 from digitlab.zoo.config import ConfigError, TrainConfig
 

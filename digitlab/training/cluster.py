@@ -39,6 +39,7 @@ def _train_on_worker(config_dict: dict[str, Any], events) -> dict[str, Any]:
     """The Ray task: train without storing; send progress to `events`; return the result,
     its TensorBoard logs as the bytes of a zip (the worker may be another machine)."""
     from digitlab.training import train
+    from digitlab.training.progress import event_fields
 
     def send(kind: str, /, **fields: Any) -> None:
         events.put({"event": kind, **fields})
@@ -48,7 +49,7 @@ def _train_on_worker(config_dict: dict[str, Any], events) -> dict[str, Any]:
         logs.mkdir()
         trained = train.train_model(
             TrainConfig.from_dict(config_dict),
-            on_progress=lambda event: send("progress", **train.event_fields(event)),
+            on_progress=lambda event: send("progress", **event_fields(event)),
             on_phase=lambda name: send("phase", phase=name),
             logs=logs,
         )

@@ -31,7 +31,7 @@ from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE, get_spec
 
 if TYPE_CHECKING:  # TensorFlow is imported where training starts: the app's server, which
     # reads MIN_DRAWINGS and usable() from here, never loads it
-    from digitlab.training.train import PhaseFn, ProgressFn, TrainResult
+    from digitlab.training.progress import PhaseFn, ProgressFn, TrainResult
 
 MIN_DRAWINGS = 6  # fewer leave too little to learn from and too little to hold out
 
@@ -127,9 +127,9 @@ def _dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, settings: FineTu
     import tensorflow as tf
 
     from digitlab.data.augment import make_augment_fn
-    from digitlab.training import train
+    from digitlab.training.inputs import loss_labels
 
-    dataset = tf.data.Dataset.from_tensor_slices((x, train._labels(y, config)))
+    dataset = tf.data.Dataset.from_tensor_slices((x, loss_labels(y, config)))
     dataset = dataset.shuffle(len(x), seed=settings.seed).batch(settings.batch_size)
     if settings.augment:
         dataset = dataset.map(make_augment_fn(settings.seed), num_parallel_calls=tf.data.AUTOTUNE)
@@ -148,9 +148,10 @@ def fine_tune(
     the result as a run of `owner`; the same drawings and base give the stored run again."""
     import keras
 
-    from digitlab.training import train
+    from digitlab.training import progress, train
+    from digitlab.training.compile import compile_model
 
-    on_phase = on_phase or train._no_phase
+    on_phase = on_phase or progress.no_phase
     settings = settings or FineTuneSettings()
     started = time.perf_counter()
     on_phase("loading data")
@@ -166,7 +167,7 @@ def fine_tune(
     cached = store.find_by_config(config, root)
     if cached is not None:
         message = f"Fine-tuned before on exactly these drawings: {cached.describe()}."
-        return train.TrainResult(train.CACHED, config, cached, message, cached.history or {})
+        return progress.TrainResult(progress.CACHED, config, cached, message, cached.history or {})
     keras.utils.set_random_seed(settings.seed)
     parts = split_drawings(found, settings.held_out_share, settings.seed)
     train_images, train_labels = drawings.arrays(parts.train)
@@ -193,15 +194,15 @@ def fine_tune(
         beta_2=0.999,
         steps_per_execution=1,
     )
-    train._compile(model, knobs, steps * settings.epochs, steps)
-    progress = train._ProgressCallback(knobs, steps, on_progress, None)
+    compile_model(model, knobs, steps * settings.epochs, steps)
+    watch = progress.ProgressCallback(knobs, steps, on_progress, None)
     on_phase("training")
     fitted = model.fit(
-        _dataset(x, y, knobs, settings), epochs=settings.epochs, callbacks=[progress], verbose=0
+        _dataset(x, y, knobs, settings), epochs=settings.epochs, callbacks=[watch], verbose=0
     )
-    if progress.diverged_at is not None:
+    if watch.diverged_at is not None:
         message = "Fine-tuning diverged (the loss became NaN): nothing was saved."
-        return train.TrainResult(train.DIVERGED, config, None, message)
+        return progress.TrainResult(progress.DIVERGED, config, None, message)
 
     on_phase("testing")
     metrics = score_on_test_set(model, spec, split.x_test, split.y_test)
@@ -230,11 +231,11 @@ def fine_tune(
         history,
         metrics,
         seconds=round(time.perf_counter() - started, 2),
-        batches=train._thin(progress.batch_rows),
+        batches=progress.thin(watch.batch_rows),
         owner=owner,
         root=root,
     )
-    return train.TrainResult(train.TRAINED, config, run, summary(run), history)
+    return progress.TrainResult(progress.TRAINED, config, run, summary(run), history)
 
 
 def summary(run: store.Run) -> str:
