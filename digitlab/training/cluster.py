@@ -141,8 +141,4 @@ def _drain(events, job: Job) -> None:
     """Hand every event waiting in the queue to the job."""
     while not events.empty():
         event = events.get_nowait()
-        kind = event.pop("event")
-        if kind == "progress":
-            job.record(event)
-        elif kind == "phase":
-            job.enter_phase(event["phase"])
+        job.follow(event.pop("event"), event)

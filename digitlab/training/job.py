@@ -88,6 +88,14 @@ class Job:
         with self.lock:
             self.phase = name
 
+    def follow(self, kind: str | None, event: dict[str, Any]) -> None:
+        """Keep what the trainer reports as it goes: a `progress` event or a `phase` begun
+        (a worker's line or a Ray task's message, its "event" field popped as `kind`)."""
+        if kind == "progress":
+            self.record(event)
+        elif kind == "phase":
+            self.enter_phase(event["phase"])
+
     def finish(self, status: str, message: str, run: store.Run | None = None) -> None:
         with self.lock:
             self.status, self.message, self.run = status, message, run

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from digitlab import store
 from digitlab.training import cluster
@@ -33,9 +33,8 @@ POLL_SECONDS = 0.05  # how often a running job's stop request is checked
 def default_runner() -> Runner:
     """Ray when DIGITLAB_RAY_ADDRESS names a cluster, else a local process per job: the
     server's choice, handed to its queue (JobQueue(runner=...))."""
-    if cluster.address():
-        return cluster.RayRunner(cluster.address())
-    return ProcessRunner()
+    address = cluster.address()
+    return cluster.RayRunner(address) if address else ProcessRunner()
 
 
 def _worker_env() -> dict[str, str]:
@@ -84,19 +83,18 @@ class ProcessRunner:
         _conclude(job, outcome, child.returncode, error_tail, root)
 
 
-def _read_events(stream, job: Job, outcome: dict[str, Any]) -> None:
+def _read_events(stream: IO[str], job: Job, outcome: dict[str, Any]) -> None:
+    """Hand the child's progress and phases to the job; keep its result or error."""
     for line in stream:
         try:
             event = json.loads(line)
         except ValueError:
             continue
         kind = event.pop("event", None)
-        if kind == "progress":
-            job.record(event)
-        elif kind == "phase":
-            job.enter_phase(event["phase"])
-        elif kind in ("result", "error"):
+        if kind in ("result", "error"):
             outcome[kind] = event
+        else:
+            job.follow(kind, event)
 
 
 def _conclude(
