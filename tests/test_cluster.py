@@ -9,7 +9,9 @@ import pytest
 from digitlab import store
 from digitlab.analysis import weights
 from digitlab.training import cluster
-from digitlab.training.jobs import DONE, JobQueue, default_runner
+from digitlab.training.job import DONE
+from digitlab.training.jobs import JobQueue
+from digitlab.training.runners import default_runner
 from digitlab.zoo.config import TrainConfig
 
 ray = pytest.importorskip(

@@ -21,7 +21,9 @@ from digitlab.data import handdrawn
 from digitlab.data.pendigits import PenDigit, sample_balanced
 from digitlab.store import drawings
 from digitlab.training import finetune
-from digitlab.training.jobs import DONE, FAILED, JobQueue, ProcessRunner
+from digitlab.training.job import DONE, FAILED
+from digitlab.training.jobs import JobQueue
+from digitlab.training.runners import ProcessRunner
 from digitlab.zoo import numpy_net
 
 SLANT = -1.2  # x' = x + SLANT * y, y pointing up: a strong backward lean

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from digitlab.training.jobs import DONE, FAILED, QUEUED, RUNNING, STOPPED, JobQueue, worker_count
+from digitlab.training.job import DONE, FAILED, QUEUED, RUNNING, STOPPED
+from digitlab.training.jobs import JobQueue, worker_count
 from digitlab.zoo.config import TrainConfig
 
 from helpers import REPO_ROOT

@@ -16,14 +16,9 @@ from digitlab.cli import build_parser
 from digitlab.cli.train import knob_values
 from digitlab.data import mnist as data
 from digitlab.inference.metrics import classification_metrics, model_outputs
-from digitlab.training.train import (
-    KeepBestEpoch,
-    _callbacks,
-    _compile,
-    _learning_rate,
-    _optimizer,
-    train_model,
-)
+from digitlab.training.compile import compile_model, make_learning_rate, make_optimizer
+from digitlab.training.progress import KeepBestEpoch
+from digitlab.training.train import _callbacks, train_model
 from digitlab.ui.retrain import WIDGETS
 from digitlab.zoo.builders import build_model
 from digitlab.zoo.config import ConfigError, TrainConfig
@@ -37,19 +32,19 @@ def config(**changes) -> TrainConfig:
 
 
 def test_each_optimizer_with_its_parameters():
-    sgd = _optimizer(config(optimizer="sgd", momentum=0.8, nesterov=True), 100)
+    sgd = make_optimizer(config(optimizer="sgd", momentum=0.8, nesterov=True), 100)
     assert isinstance(sgd, keras.optimizers.SGD)
     assert sgd.momentum == pytest.approx(0.8) and sgd.nesterov is True
-    assert isinstance(_optimizer(config(optimizer="adagrad"), 100), keras.optimizers.Adagrad)
-    assert isinstance(_optimizer(config(optimizer="rmsprop"), 100), keras.optimizers.RMSprop)
-    adam = _optimizer(config(beta_1=0.7, beta_2=0.9), 100)
+    assert isinstance(make_optimizer(config(optimizer="adagrad"), 100), keras.optimizers.Adagrad)
+    assert isinstance(make_optimizer(config(optimizer="rmsprop"), 100), keras.optimizers.RMSprop)
+    adam = make_optimizer(config(beta_1=0.7, beta_2=0.9), 100)
     assert (adam.beta_1, adam.beta_2) == (pytest.approx(0.7), pytest.approx(0.9))
 
 
 def test_gradient_clipping_by_norm_or_value():
-    assert _optimizer(config(clip_norm=1.5), 100).clipnorm == pytest.approx(1.5)
-    assert _optimizer(config(clip_value=0.5), 100).clipvalue == pytest.approx(0.5)
-    plain = _optimizer(config(), 100)
+    assert make_optimizer(config(clip_norm=1.5), 100).clipnorm == pytest.approx(1.5)
+    assert make_optimizer(config(clip_value=0.5), 100).clipvalue == pytest.approx(0.5)
+    plain = make_optimizer(config(), 100)
     assert plain.clipnorm is None and plain.clipvalue is None
     with pytest.raises(ConfigError, match="not both"):
         config(clip_norm=1.0, clip_value=1.0)
@@ -57,7 +52,7 @@ def test_gradient_clipping_by_norm_or_value():
 
 def _rate_at(chosen: TrainConfig, step: int, steps_per_epoch: int = 10) -> float:
     """The learning rate _optimizer gives the optimizer, at one step of 100."""
-    rate = _learning_rate(chosen, 100, steps_per_epoch)
+    rate = make_learning_rate(chosen, 100, steps_per_epoch)
     return float(rate(step)) if callable(rate) else float(rate)
 
 
@@ -76,7 +71,7 @@ def test_the_schedules_learning_rate_at_chosen_steps():
     assert _rate_at(onecycle, 100) == pytest.approx(0.1 / 1e4, rel=1e-2)
     assert _rate_at(config(learning_rate=0.02), 50) == pytest.approx(0.02)
     # And the optimizer gets exactly that schedule.
-    optimizer = _optimizer(step, 100, 10)
+    optimizer = make_optimizer(step, 100, 10)
     assert optimizer.get_config()["learning_rate"]["config"]["decay_steps"] == 20
 
 
@@ -91,7 +86,7 @@ def test_l2_weight_decay_adds_its_penalty_to_the_loss():
 
 def test_the_huber_delta_and_the_plateau_settings():
     model = build_model("regression")
-    _compile(model, TrainConfig(model="regression", loss="huber", huber_delta=2.5), 10)
+    compile_model(model, TrainConfig(model="regression", loss="huber", huber_delta=2.5), 10)
     # Keras keeps the delta among the loss function's arguments (not in its config).
     assert model.loss._fn_kwargs["delta"] == pytest.approx(2.5)
     plateau = config(

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from digitlab import store
-from digitlab.training.jobs import STOPPED, JobQueue
+from digitlab.training.job import STOPPED
+from digitlab.training.jobs import JobQueue
 from digitlab.training.search import (
     MAX_TRIALS,
     OUT_OF_TIME,

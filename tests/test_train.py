@@ -5,7 +5,8 @@ import pytest
 
 from digitlab import store
 from digitlab.data.mnist import prepare_split
-from digitlab.training.train import CACHED, DIVERGED, STOPPED, TRAINED, train
+from digitlab.training.progress import CACHED, DIVERGED, STOPPED, TRAINED
+from digitlab.training.train import train
 from digitlab.zoo.config import TrainConfig
 
 QUICK = dict(epochs=2, train_samples=2000, batch_size=64)

@@ -12,7 +12,8 @@ import pytest
 from digitlab import store
 from digitlab.analysis import weights
 from digitlab.training import runlog
-from digitlab.training.train import STOPPED, TRAINED, train
+from digitlab.training.progress import STOPPED, TRAINED
+from digitlab.training.train import train
 from digitlab.zoo.config import TrainConfig
 
 from helpers import REPO_ROOT, new_app, open_page

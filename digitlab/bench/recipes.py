@@ -14,7 +14,8 @@ from digitlab.bench.reference import training_speed
 def bench_recipe(model: str, options: BenchOptions, preset: str = "default") -> dict[str, Any]:
     """Train a zoo model with one of DigitLab's recipes into a throw-away store (no cache
     hit); `seconds` is the whole of train(): data, building, training, testing, saving."""
-    from digitlab.training.train import TRAINED, train
+    from digitlab.training.progress import TRAINED
+    from digitlab.training.train import train
     from digitlab.zoo.config import recipe
 
     config = recipe(model, preset=preset)

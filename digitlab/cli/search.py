@@ -108,10 +108,11 @@ def format_table(snapshot: dict) -> str:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from digitlab.training.jobs import JobQueue
+    from digitlab.training.runners import default_runner
     from digitlab.training.search import Search
 
-    settings = _settings(args)  # a SearchError (a ConfigError): one line from cli.main()
-    search = Search(settings, JobQueue())
+    settings = _settings(args)  # a SearchError (a ConfigError) is one line from cli.main
+    search = Search(settings, JobQueue(runner=default_runner()))
     say = (lambda text: None) if args.json else print
     say(
         f"Searching {', '.join(settings.searched)} of {settings.base.model} over "

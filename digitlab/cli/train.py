@@ -13,7 +13,7 @@ from digitlab.zoo.knobs import KNOBS, Knob
 from digitlab.zoo.registry import ZOO
 
 if TYPE_CHECKING:
-    from digitlab.training.train import ProgressEvent
+    from digitlab.training.progress import ProgressEvent
 
 
 def add_train_parser(commands: Commands) -> None:

@@ -5,7 +5,7 @@ only MNIST, which it finds or downloads as any machine does) and returns the mod
 its curves, test metrics and TensorBoard logs; the server stores the run as usual, so the
 store stays on the server. Progress flows back through a Ray queue; Stop cancels the task.
 Ray is optional (requirements-ray.txt): without it, jobs run as local processes
-(digitlab.training.jobs).
+(digitlab.training.runners, which also chooses between the two).
 
 This scales many users' runs over many machines; `tf.distribute` (digitlab.training.train) scales
 one run over several GPUs. They combine: a Ray task on a multi-GPU worker mirrors its run.
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from digitlab import store
+from digitlab.training.job import DONE, FAILED, STOPPED, STOPPED_MESSAGE, Job
 from digitlab.zoo.config import TrainConfig
 
 RAY_ENV = "DIGITLAB_RAY_ADDRESS"
@@ -39,6 +40,7 @@ def _train_on_worker(config_dict: dict[str, Any], events) -> dict[str, Any]:
     """The Ray task: train without storing; send progress to `events`; return the result,
     its TensorBoard logs as the bytes of a zip (the worker may be another machine)."""
     from digitlab.training import train
+    from digitlab.training.progress import event_fields
 
     def send(kind: str, /, **fields: Any) -> None:
         events.put({"event": kind, **fields})
@@ -48,7 +50,7 @@ def _train_on_worker(config_dict: dict[str, Any], events) -> dict[str, Any]:
         logs.mkdir()
         trained = train.train_model(
             TrainConfig.from_dict(config_dict),
-            on_progress=lambda event: send("progress", **train.event_fields(event)),
+            on_progress=lambda event: send("progress", **event_fields(event)),
             on_phase=lambda name: send("phase", phase=name),
             logs=logs,
         )
@@ -67,7 +69,7 @@ def _train_on_worker(config_dict: dict[str, Any], events) -> dict[str, Any]:
 
 
 class RayRunner:
-    """Runs each job as a Ray task (jobs.Runner); connects to the cluster on first use."""
+    """Runs each job as a Ray task (a job.Runner); connects to the cluster on first use."""
 
     def __init__(self, cluster_address: str, **init_options: Any) -> None:
         self.address = cluster_address
@@ -91,11 +93,9 @@ class RayRunner:
                 self._task = ray.remote(_train_on_worker)
         return self._task
 
-    def run(self, job, root: Path | None) -> None:
+    def run(self, job: Job, root: Path | None) -> None:
         import ray
         from ray.util.queue import Queue
-
-        from digitlab.training.jobs import DONE, FAILED, STOPPED, STOPPED_MESSAGE
 
         task = self._remote_task()
         events = Queue()
@@ -137,12 +137,8 @@ class RayRunner:
         job.finish(DONE, store.stored_message(run, " on the Ray cluster"), run)
 
 
-def _drain(events, job) -> None:
+def _drain(events, job: Job) -> None:
     """Hand every event waiting in the queue to the job."""
     while not events.empty():
         event = events.get_nowait()
-        kind = event.pop("event")
-        if kind == "progress":
-            job.record(event)
-        elif kind == "phase":
-            job.enter_phase(event["phase"])
+        job.follow(event.pop("event"), event)

@@ -2,17 +2,17 @@
 
 A seeded share of the drawings is held out; the rest, repeated so that they make up a
 fixed share of every epoch, are mixed with MNIST training images (what keeps the model
-from forgetting) and trained on for a few epochs at a low learning rate, starting from the
-session's run. The held-out drawings and the MNIST test set are scored before and after,
-and the result is stored as a new run of the session, with those figures in its metrics.
-It runs in the job queue's child process (digitlab.training.worker), which reads the drawings from
-the store itself.
+from forgetting) and trained on for a few epochs at a low learning rate: training's own
+loop (train.fit_model), started from the session's run instead of a new model. The
+held-out drawings and the MNIST test set are scored before and after, and the result is
+stored as a new run of the session, with those figures in its metrics. It runs in the job
+queue's child process (digitlab.training.worker), which reads the drawings from the store
+itself.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,7 +32,7 @@ from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE, get_spec
 
 if TYPE_CHECKING:  # TensorFlow is imported where training starts: the app's server, which
     # reads MIN_DRAWINGS and usable() from here, never loads it
-    from digitlab.training.train import PhaseFn, ProgressFn, TrainResult
+    from digitlab.training.progress import PhaseFn, ProgressFn, TrainResult
 
 MIN_DRAWINGS = 6  # fewer leave too little to learn from and too little to hold out
 
@@ -124,17 +124,27 @@ def _mix(
     return x, y
 
 
-def _dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, settings: FineTuneSettings):
-    import tensorflow as tf
-
-    from digitlab.data.augment import make_augment_fn
-    from digitlab.training import train
-
-    dataset = tf.data.Dataset.from_tensor_slices((x, train._labels(y, config)))
-    dataset = dataset.shuffle(len(x), seed=settings.seed).batch(settings.batch_size)
-    if settings.augment:
-        dataset = dataset.map(make_augment_fn(settings.seed), num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+def training_knobs(config: TrainConfig, settings: FineTuneSettings) -> TrainConfig:
+    """The config the training loop runs a fine-tune with: its own epochs, rate, batch and
+    seed, a plain Adam at a constant rate, every epoch augmented as the settings say. A
+    fine-tune has no validation data, so nothing watches one (early stopping, plateaus,
+    the best epoch)."""
+    return config.replace(
+        epochs=settings.epochs,
+        learning_rate=settings.learning_rate,
+        batch_size=settings.batch_size,
+        schedule="constant",
+        optimizer="adam",
+        beta_1=0.9,
+        beta_2=0.999,
+        steps_per_execution=1,
+        seed=settings.seed,
+        augment=settings.augment,
+        clean_epochs=0,
+        early_stopping_patience=0,
+        reduce_lr_on_plateau=False,
+        keep_best=False,
+    )
 
 
 def fine_tune(
@@ -146,12 +156,14 @@ def fine_tune(
     on_phase: PhaseFn | None = None,
 ) -> TrainResult:
     """Fine-tune run `base_run_id` on `owner`'s drawings (every drawing when None) and store
-    the result as a run of `owner`; the same drawings and base give the stored run again."""
+    the result as a run of `owner`; the same drawings and base give the stored run again.
+    It is training's own loop (train.fit_model), started from the base run's model."""
     import keras
 
     from digitlab.training import train
+    from digitlab.training.progress import CACHED, DIVERGED, TRAINED, TrainResult, no_phase
 
-    on_phase = on_phase or train._no_phase
+    on_phase = on_phase or no_phase
     settings = settings or FineTuneSettings()
     started = time.perf_counter()
     on_phase("loading data")
@@ -167,7 +179,7 @@ def fine_tune(
     cached = store.find_by_config(config, root)
     if cached is not None:
         message = f"Fine-tuned before on exactly these drawings: {cached.describe()}."
-        return train.TrainResult(train.CACHED, config, cached, message, cached.history or {})
+        return TrainResult(CACHED, config, cached, message, cached.history or {})
     keras.utils.set_random_seed(settings.seed)
     parts = split_drawings(found, settings.held_out_share, settings.seed)
     train_images, train_labels = drawings.arrays(parts.train)
@@ -182,27 +194,11 @@ def fine_tune(
         "held_out": score(model, config, held_images, held_labels),
         "mnist": score_on_test_set(model, spec, split.x_test, split.y_test)["accuracy"],
     }
-    steps = math.ceil(len(x) / settings.batch_size)
-    # The training knobs of a fine-tune: its own epochs, rate and batch, a plain Adam.
-    knobs = config.replace(
-        epochs=settings.epochs,
-        learning_rate=settings.learning_rate,
-        batch_size=settings.batch_size,
-        schedule="constant",
-        optimizer="adam",
-        beta_1=0.9,
-        beta_2=0.999,
-        steps_per_execution=1,
-    )
-    train._compile(model, knobs, steps * settings.epochs, steps)
-    progress = train._ProgressCallback(knobs, steps, on_progress, None)
-    on_phase("training")
-    fitted = model.fit(
-        _dataset(x, y, knobs, settings), epochs=settings.epochs, callbacks=[progress], verbose=0
-    )
-    if progress.diverged_at is not None:
+    knobs = training_knobs(config, settings)
+    fitted = train.fit_model(model, knobs, x, y, on_progress=on_progress, on_phase=on_phase)
+    if fitted.diverged_at is not None:
         message = "Fine-tuning diverged (the loss became NaN): nothing was saved."
-        return train.TrainResult(train.DIVERGED, config, None, message)
+        return TrainResult(DIVERGED, config, None, message)
 
     on_phase("testing")
     metrics = score_on_test_set(model, spec, split.x_test, split.y_test)
@@ -223,19 +219,18 @@ def fine_tune(
         fine_tune_settings=asdict(settings),
         train_seconds=round(time.perf_counter() - started, 2),
     )
-    history = {name: [float(v) for v in values] for name, values in fitted.history.items()}
     on_phase("saving")
     run = store.save_run(
         model,
         config,
-        history,
+        fitted.history,
         metrics,
         seconds=round(time.perf_counter() - started, 2),
-        batches=train._thin(progress.batch_rows),
+        batches=fitted.batches,
         owner=owner,
         root=root,
     )
-    return train.TrainResult(train.TRAINED, config, run, summary(run), history)
+    return TrainResult(TRAINED, config, run, summary(run), fitted.history)
 
 
 def summary(run: store.Run) -> str:

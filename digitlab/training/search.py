@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from digitlab.training.jobs import DONE, FAILED, RUNNING, STOPPED, Job, JobQueue
+from digitlab.training.job import DONE, FAILED, RUNNING, STOPPED, Job
+from digitlab.training.jobs import JobQueue
 from digitlab.training.search_space import (
     MAX_TRIALS,
     SearchError,

@@ -35,7 +35,7 @@ class Reporter:
         self.send("phase", phase=name)
 
     def progress(self, event) -> None:
-        from digitlab.training.train import event_fields
+        from digitlab.training.progress import event_fields
 
         self.send("progress", **event_fields(event))
 

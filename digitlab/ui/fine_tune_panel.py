@@ -8,7 +8,8 @@ import streamlit as st
 from digitlab import store
 from digitlab.store.drawings import Drawing
 from digitlab.training.finetune import MIN_DRAWINGS, usable
-from digitlab.training.jobs import DONE, QUEUED, RUNNING, JobQueue
+from digitlab.training.job import DONE, QUEUED, RUNNING
+from digitlab.training.jobs import JobQueue
 from digitlab.ui import state
 from digitlab.ui.resources import job_queue
 from digitlab.zoo.registry import ENSEMBLE

@@ -8,6 +8,7 @@ from streamlit.runtime.scriptrunner import script_runner
 from digitlab import store
 from digitlab.inference.predict import Predictor, is_loaded, load_predictor
 from digitlab.training.jobs import JobQueue
+from digitlab.training.runners import default_runner
 
 
 def _keep_keras_state() -> None:
@@ -27,8 +28,9 @@ script_runner._clean_problem_modules = _keep_keras_state
 
 @st.cache_resource
 def job_queue() -> JobQueue:
-    """One queue per server: training jobs from all sessions run one at a time."""
-    return JobQueue()
+    """One queue per server: training jobs from all sessions run one at a time, on Ray when
+    DIGITLAB_RAY_ADDRESS names a cluster, else in local processes."""
+    return JobQueue(runner=default_runner())
 
 
 def predictor(run: store.Run) -> Predictor:

@@ -9,7 +9,8 @@ from typing import Any
 import streamlit as st
 
 from digitlab.analysis.hints import curve_hints, history_from_rows
-from digitlab.training.jobs import DONE, QUEUED, RUNNING, JobQueue
+from digitlab.training.job import DONE, QUEUED, RUNNING
+from digitlab.training.jobs import JobQueue
 from digitlab.ui import charts, state
 from digitlab.ui.resources import job_queue
 from digitlab.zoo.config import RANGES, ConfigError, TrainConfig, presets, recipe

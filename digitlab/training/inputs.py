@@ -1,0 +1,55 @@
+"""What a model trains on: MNIST's training images plus the extras a config asks for, the
+labels in the form its loss wants, and the augmented batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from digitlab.data import handdrawn
+from digitlab.data import mnist as data
+from digitlab.data.augment import make_augment_fn
+from digitlab.data.batch import model_batch
+from digitlab.data.notdigits import NOT_A_DIGIT
+from digitlab.training.compile import one_hot_labels
+from digitlab.zoo.config import MNIST_TRAIN_SIZE, TrainConfig
+from digitlab.zoo.registry import CLASSIFICATION, get_spec
+
+
+def loss_labels(y: np.ndarray, config: TrainConfig) -> np.ndarray:
+    """Labels as the loss wants them: digits, one-hot rows or numbers. A not-a-digit
+    drawing's row is flat, 0.1 each: "no digit more than another" (outlier exposure)."""
+    if get_spec(config.model).task != CLASSIFICATION:
+        return y.astype(np.float32)
+    if one_hot_labels(config):
+        rows = np.vstack([np.eye(10, dtype=np.float32), np.full(10, 0.1, np.float32)])
+        return rows[np.where(y == NOT_A_DIGIT, 10, y)]
+    return y.astype(np.int32)
+
+
+def training_data(split: data.Split, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's training images plus what the config adds (handdrawn.training_extras), in
+    proportion to the share of MNIST it trains on."""
+    extras = handdrawn.training_extras(
+        config.pen_digits,
+        config.not_digits,
+        share=config.train_samples / MNIST_TRAIN_SIZE,
+        seed=config.seed,
+    )
+    if not len(extras):
+        return split.x_train, split.y_train
+    size = get_spec(config.model).input_size
+    more = model_batch(extras.images, size)
+    return (
+        np.concatenate([split.x_train, more]),
+        np.concatenate([split.y_train.astype(np.int64), extras.labels]),
+    )
+
+
+def augmented(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tf.data.Dataset:
+    """Shuffled batches, each distorted as a whole inside the graph as people draw."""
+    dataset = tf.data.Dataset.from_tensor_slices((x, loss_labels(y, config)))
+    dataset = dataset.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(config.batch_size)
+    dataset = dataset.map(make_augment_fn(config.seed), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
