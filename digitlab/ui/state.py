@@ -3,6 +3,10 @@
 A session owns the runs it trains and chooses, per architecture, which run answers it.
 Nothing here is shared between sessions: the store says what exists, the session state
 says what this session picked.
+
+The keys are grouped by the page or widget that uses them. A widget whose key is only its
+identity (never read back through st.session_state) keeps its key where it is drawn. The
+strings are what the AppTests and the browser tests address: change one only with them.
 """
 
 from __future__ import annotations
@@ -12,18 +16,75 @@ import uuid
 import streamlit as st
 
 from digitlab import store
+from digitlab.store.drawings import NOT_A_DIGIT
 from digitlab.zoo.registry import DEFAULT_MODEL
 
+# --- this session, and the runs it chose (every page) ---
+OWNER_KEY = "session_owner"  # this session's id in the store's `owner` column
+NOTICE_KEY = "run_notice"  # (model, run id) of a run that just became this session's model
+
+
+def run_key(model: str) -> str:
+    """The id of the run this session chose for an architecture (absent: the default)."""
+    return f"run_for_{model}"
+
+
+# --- the Draw page ---
 MODEL_KEY = "model_name"  # the architecture the Draw page shows
 PENDING_MODEL_KEY = "pending_model"  # set when a job ends; becomes MODEL_KEY on the next run
-OWNER_KEY = "session_owner"  # this session's id in the store's `owner` column
+TEMPERATURE_KEY = "temperature"  # the softmax temperature slider, one for every model
+RUNTIME_KEY = "runtime"  # which file answers: the Keras model or one of its TFLite exports
+# ((run, runtime, input digest), logits): a rerun for the slider reuses them, not the model
+DRAW_OUTPUTS_KEY = "last_outputs"
+DRAWING_ROW_KEY = "drawing_row"  # Streamlit gives the container the class st-key-<key>
+
+# --- the Draw page's canvas ---
+CANVAS_KEY = "canvas"  # the component's own; Streamlit drops it while the canvas is unmounted
+CANVAS_STROKES_KEY = "canvas_strokes"  # the canvas's last JSON (its strokes), for saved drawings
+CANVAS_IMAGE_KEY = "canvas_image"  # the canvas's last RGBA image, shown again after another page
+CANVAS_START_KEY = "canvas_start"  # the drawing the mounted canvas was handed
+CANVAS_CLEARS_KEY = "canvas_clears"  # how often Clear was pressed: each gives a new empty drawing
+INJECTED_IMAGE = "digitlab_injected_canvas"  # tests only: an RGBA array standing in for the canvas
+
+# --- the Draw page's upload ---
+UPLOADS_KEY = "uploader_number"  # bumped to drop a refused file: the uploader's key changes
+UPLOAD_REFUSED_KEY = "upload_refused"  # why the last file was refused, shown until the next one
+UPLOAD_KEY_PREFIX = "upload"  # the uploader's own key is upload-<number>
+
+
+def uploader_key() -> str:
+    """The file uploader's key now: a new one, so an empty uploader, after a refused file."""
+    return f"{UPLOAD_KEY_PREFIX}-{st.session_state.get(UPLOADS_KEY, 0)}"
+
+
+# --- the Draw page's samples ---
+SAMPLE_CHOSEN_KEY = "sample_chosen"  # the index of the chosen sample in samples.gallery()
+
+
+def sample_button_key(index: int) -> str:
+    """The button that sends sample `index` (what the tests press)."""
+    return f"sample_{index}"
+
+
+# --- under the Draw page's answer: the belief chart and the corrections ---
+BELIEF_HISTORY_KEY = "belief_history"  # (whose history it is, its steps)
+# (the input's digest, the drawing's id, its label): a second press relabels, not saves again
+CORRECTIONS_SAVED_KEY = "corrections_last_saved"
+CORRECTIONS_RIGHT_KEY = "correct_right"  # the "Right: it's ..." button (what the tests press)
+
+
+def correction_button_key(label: int) -> str:
+    """The button that says "it's a <label>" (what the tests press)."""
+    return "correct_not_digit" if label == NOT_A_DIGIT else f"correct_{label}"
+
+
+# --- the Evaluate and Export pages ---
+EVALUATE_MODEL_KEY = "evaluate_model_name"  # the Evaluate page's architecture
+EXPORT_MODEL_KEY = "export_model_name"  # the Export page's architecture
+
+# --- training jobs ---
 JOB_KEY = "job_id"  # this session's training job in the server's queue
 FINE_TUNE_JOB_KEY = "fine_tune_job_id"  # this session's fine-tune job (My digits page)
-NOTICE_KEY = "run_notice"  # (model, run id) of a run that just became this session's model
-EVALUATE_MODEL_KEY = "evaluate_model_name"
-EXPORT_MODEL_KEY = "export_model_name"
-TEMPERATURE_KEY = "temperature"
-RUNTIME_KEY = "runtime"
 
 
 def session_owner() -> str:
@@ -33,21 +94,17 @@ def session_owner() -> str:
     return st.session_state[OWNER_KEY]
 
 
-def _run_key(model: str) -> str:
-    return f"run_for_{model}"
-
-
 def chosen_run(model: str) -> store.Run:
     """The run that answers this session for an architecture: its choice, else the default.
 
     A chosen run that was deleted meanwhile falls back to the default, silently.
     """
-    run_id = st.session_state.get(_run_key(model))
+    run_id = st.session_state.get(run_key(model))
     if run_id is not None:
         try:
             return store.get_run(run_id)
         except store.StoreError:
-            del st.session_state[_run_key(model)]
+            del st.session_state[run_key(model)]
     return store.default_run(model)
 
 
@@ -62,9 +119,9 @@ def in_use(run: store.Run) -> bool:
 def choose_run(model: str, run_id: str | None) -> None:
     """Make a run this session's model for its architecture (None: back to the default)."""
     if run_id is None:
-        st.session_state.pop(_run_key(model), None)
+        st.session_state.pop(run_key(model), None)
     else:
-        st.session_state[_run_key(model)] = run_id
+        st.session_state[run_key(model)] = run_id
 
 
 def back_to_default(model: str) -> None:
