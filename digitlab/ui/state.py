@@ -29,6 +29,11 @@ def run_key(model: str) -> str:
     return f"run_for_{model}"
 
 
+def version_key(model: str) -> str:
+    """An architecture's Version box (widgets.run_selector), set from run_key on each run."""
+    return f"version_{model}"
+
+
 # --- the Draw page ---
 MODEL_KEY = "model_name"  # the architecture the Draw page shows
 PENDING_MODEL_KEY = "pending_model"  # set when a job ends; becomes MODEL_KEY on the next run
@@ -78,9 +83,40 @@ def correction_button_key(label: int) -> str:
     return "correct_not_digit" if label == NOT_A_DIGIT else f"correct_{label}"
 
 
-# --- the Evaluate and Export pages ---
-EVALUATE_MODEL_KEY = "evaluate_model_name"  # the Evaluate page's architecture
-EXPORT_MODEL_KEY = "export_model_name"  # the Export page's architecture
+# --- the Draw page's Explain section: the invariance probe's sliders, which Reset zeroes ---
+PROBE_ROTATION_KEY = "probe_rotation"  # degrees, anticlockwise
+PROBE_SHIFT_X_KEY = "probe_shift_x"  # pixels to the right
+PROBE_SHIFT_Y_KEY = "probe_shift_y"  # pixels down
+PROBE_THICKNESS_KEY = "probe_thickness"  # below 0 thins the strokes, above thickens them
+
+# --- the Evaluate page ---
+EVALUATE_MODEL_KEY = "evaluate_model_name"  # its own architecture (it opens on the Draw page's)
+GRID_SEED_KEY = "grid_seed"  # bumped by Shuffle: which test images the grid shows
+
+
+def confusion_key(model: str) -> str:
+    """An architecture's confusion heatmap: the cell clicked on it (its selection)."""
+    return f"confusion_{model}"
+
+
+def gallery_true_key(model: str) -> str:
+    """The gallery's "True digit" box for an architecture; a clicked cell sets it."""
+    return f"gallery_true_{model}"
+
+
+def gallery_predicted_key(model: str) -> str:
+    """The gallery's "Predicted as" box for an architecture; a clicked cell sets it."""
+    return f"gallery_predicted_{model}"
+
+
+# --- the Export page ---
+EXPORT_MODEL_KEY = "export_model_name"  # its own architecture (it opens on the Draw page's)
+
+# --- the Runs page ---
+RUNS_PICK_KEY = "runs_pick"  # the run that Use, Delete and the Weights section act on
+RUNS_ERROR_KEY = "runs_error"  # why Delete failed: set in its callback, shown (once) after
+WEIGHTS_SHOW_KEY = "runs_weights"  # the toggle that shows the picked run's weights
+ENSEMBLE_PICKED_KEY = "ensemble_members"  # the run ids picked for a new ensemble
 
 # --- training jobs ---
 JOB_KEY = "job_id"  # this session's training job in the server's queue
