@@ -13,8 +13,14 @@ import numpy as np
 from digitlab import store
 from digitlab.data.preprocess import preprocess
 from digitlab.store import drawings
-from digitlab.ui.my_digits_page import EMPTY_MESSAGE, delete_key, relabel_key
-from digitlab.ui.state import CORRECTIONS_RIGHT_KEY, OWNER_KEY, correction_button_key
+from digitlab.ui.my_digits_page import EMPTY_MESSAGE
+from digitlab.ui.state import (
+    CORRECTIONS_RIGHT_KEY,
+    OWNER_KEY,
+    correction_button_key,
+    delete_key,
+    relabel_key,
+)
 
 from helpers import drawn_seven, metric, new_app, open_page
 

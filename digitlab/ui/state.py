@@ -118,9 +118,67 @@ RUNS_ERROR_KEY = "runs_error"  # why Delete failed: set in its callback, shown (
 WEIGHTS_SHOW_KEY = "runs_weights"  # the toggle that shows the picked run's weights
 ENSEMBLE_PICKED_KEY = "ensemble_members"  # the run ids picked for a new ensemble
 
-# --- training jobs ---
+# --- training: the sidebar's Retrain panel, the My digits page's fine-tune, the Search page ---
 JOB_KEY = "job_id"  # this session's training job in the server's queue
+TRAIN_MODEL_KEY = "train_model"  # the Retrain panel's architecture: choosing one refills the form
+# Each Retrain field's key, by TrainConfig field (retrain.WIDGETS says how each is drawn);
+# choosing a model writes its recipe into them, and they keep the form's values across reruns.
+TRAIN_FORM_KEYS = {
+    "epochs": "train_epochs",
+    "batch_size": "train_batch",
+    "learning_rate": "train_lr",
+    "schedule": "train_schedule",
+    "optimizer": "train_optimizer",
+    "dropout": "train_dropout",
+    "augment": "train_augment",
+    "pen_digits": "train_pen_digits",
+    "not_digits": "train_not_digits",
+    "early_stopping_patience": "train_patience",
+    "reduce_lr_on_plateau": "train_reduce_lr",
+    "validation_split": "train_val_split",
+    "train_samples": "train_samples",
+    "seed": "train_seed",
+    "l2": "train_l2",
+    "width": "train_width",
+    "label_smoothing": "train_label_smoothing",
+    "clip_norm": "train_clip_norm",
+    "momentum": "train_momentum",
+    "nesterov": "train_nesterov",
+    "step_epochs": "train_step_epochs",
+    "step_factor": "train_step_factor",
+    "plateau_factor": "train_plateau_factor",
+    "plateau_patience": "train_plateau_patience",
+    "keep_best": "train_keep_best",
+}
 FINE_TUNE_JOB_KEY = "fine_tune_job_id"  # this session's fine-tune job (My digits page)
+FINE_TUNE_START_KEY = "fine_tune_start"  # the "Fine-tune on my digits" button
+SEARCH_MODEL_KEY = "search_model"  # the Search page's architecture
+
+
+def announced_key(job_id: int) -> str:
+    """Set when a job's end has been acted on (its run adopted, the app rerun): only once."""
+    return f"announced-{job_id}"
+
+
+def search_ended_key(search_id: int) -> str:
+    """Set when a finished search has rerun the page (its polling stops): only once."""
+    return f"search-ended-{search_id}"
+
+
+# --- the My digits page ---
+
+
+def relabel_key(drawing_id: int) -> str:
+    """A saved drawing's Label box: its callback stores the label it then holds."""
+    return f"relabel_{drawing_id}"
+
+
+def delete_key(drawing_id: int) -> str:
+    """A saved drawing's Delete button (what the tests press)."""
+    return f"delete_{drawing_id}"
+
+
+# --- the session's choices, kept under the keys above ---
 
 
 def session_owner() -> str:
