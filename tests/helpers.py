@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from digitlab.ui.canvas import CANVAS_SIZE, INJECTED_IMAGE
-from digitlab.ui.state import MODEL_KEY
+from digitlab.ui.canvas import CANVAS_SIZE
+from digitlab.ui.state import INJECTED_IMAGE, MODEL_KEY
 from digitlab.zoo.registry import DEFAULT_MODEL
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ from digitlab.data.pendigits import (
     rasterize,
     sample_balanced,
 )
-from digitlab.ui.canvas import INJECTED_IMAGE
+from digitlab.ui.state import INJECTED_IMAGE
 
 from helpers import metric, new_app
 

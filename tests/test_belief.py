@@ -12,9 +12,9 @@ from streamlit.testing.v1 import AppTest
 from digitlab.data import samples
 from digitlab.inference import belief
 from digitlab.inference.softmax import softmax
-from digitlab.ui.belief import HISTORY_KEY, TABLE_LABEL
-from digitlab.ui.canvas import CANVAS_SIZE, INJECTED_IMAGE
-from digitlab.ui.samples import button_key
+from digitlab.ui.belief import TABLE_LABEL
+from digitlab.ui.canvas import CANVAS_SIZE
+from digitlab.ui.state import BELIEF_HISTORY_KEY, INJECTED_IMAGE, sample_button_key
 
 from helpers import metric, new_app
 
@@ -100,7 +100,7 @@ def test_each_stroke_adds_a_step_the_temperature_none_and_clear_starts_again():
     assert after[0]["y"] != before[0]["y"]
 
     app.button(key="clear").click().run()
-    assert belief_chart(app) is None and HISTORY_KEY not in app.session_state
+    assert belief_chart(app) is None and BELIEF_HISTORY_KEY not in app.session_state
     draw(app, 1)
     assert chart_strokes(app) == [1]
 
@@ -151,7 +151,7 @@ def test_choosing_a_sample_sends_it_to_the_model():
     assert any("CC BY 4.0" in c.value for c in app.caption)  # the attribution
     right = []
     for index, sample in enumerate(samples.gallery()):
-        app.button(key=button_key(index)).click().run()
+        app.button(key=sample_button_key(index)).click().run()
         assert not app.exception
         right.append(metric(app, "Prediction") == str(sample.label))
         assert belief_chart(app) is None  # a sample arrives whole: no strokes to follow

@@ -13,9 +13,14 @@ import numpy as np
 from digitlab import store
 from digitlab.data.preprocess import preprocess
 from digitlab.store import drawings
-from digitlab.ui.corrections import RIGHT_KEY, button_key
-from digitlab.ui.my_digits_page import EMPTY_MESSAGE, delete_key, relabel_key
-from digitlab.ui.state import OWNER_KEY
+from digitlab.ui.my_digits_page import EMPTY_MESSAGE
+from digitlab.ui.state import (
+    CORRECTIONS_RIGHT_KEY,
+    OWNER_KEY,
+    correction_button_key,
+    delete_key,
+    relabel_key,
+)
 
 from helpers import drawn_seven, metric, new_app, open_page
 
@@ -29,7 +34,7 @@ def drawn_app():
 def test_wrong_saves_the_drawing_with_the_label_given():
     app = drawn_app()
     said = metric(app, "Prediction")
-    app.button(key=button_key(2)).click().run()
+    app.button(key=correction_button_key(2)).click().run()
     owner = app.session_state[OWNER_KEY]
     [saved] = drawings.list_drawings(owner)
     assert saved.label == 2 and saved.predicted == int(said) and saved.corrected
@@ -38,14 +43,14 @@ def test_wrong_saves_the_drawing_with_the_label_given():
     assert saved.image.max() > 200  # the 28x28 input, ink bright
     assert any("Saved as 2" in s.value for s in app.success)
     # Another label for the same drawing changes it rather than saving it twice.
-    app.button(key=button_key(drawings.NOT_A_DIGIT)).click().run()
+    app.button(key=correction_button_key(drawings.NOT_A_DIGIT)).click().run()
     [again] = drawings.list_drawings(owner)
     assert again.id == saved.id and again.label == drawings.NOT_A_DIGIT
 
 
 def test_right_confirms_the_models_answer():
     app = drawn_app()
-    app.button(key=RIGHT_KEY).click().run()
+    app.button(key=CORRECTIONS_RIGHT_KEY).click().run()
     [saved] = drawings.list_drawings(app.session_state[OWNER_KEY])
     assert saved.label == saved.predicted == int(metric(app, "Prediction"))
     assert not saved.corrected
@@ -53,7 +58,7 @@ def test_right_confirms_the_models_answer():
 
 def test_my_digits_shows_relabels_deletes_and_exports():
     app = drawn_app()
-    app.button(key=button_key(1)).click().run()
+    app.button(key=correction_button_key(1)).click().run()
     someone_else = drawings.save(np.zeros((28, 28), np.uint8), 4, "another-session")
     open_page(app, "my_digits")
     assert not app.exception, app.exception

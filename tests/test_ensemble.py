@@ -17,7 +17,7 @@ from digitlab.inference import ensemble
 from digitlab.inference.predict import interpret, load_predictor
 from digitlab.inference.softmax import softmax
 from digitlab.training import ensembles
-from digitlab.ui.canvas import INJECTED_IMAGE
+from digitlab.ui.state import INJECTED_IMAGE
 from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE
 
 from helpers import (

@@ -20,6 +20,7 @@ from digitlab.training.compile import compile_model, make_learning_rate, make_op
 from digitlab.training.progress import KeepBestEpoch
 from digitlab.training.train import _callbacks, train_model
 from digitlab.ui.retrain import WIDGETS
+from digitlab.ui.state import TRAIN_FORM_KEYS
 from digitlab.zoo.builders import build_model
 from digitlab.zoo.config import ConfigError, TrainConfig
 from digitlab.zoo.knobs import CLI, FORM, KNOBS, MORE, NOT_KNOBS, Knob
@@ -211,12 +212,13 @@ def test_the_train_command_offers_every_knob():
 
 def test_the_retrain_form_offers_every_sidebar_knob():
     assert set(WIDGETS) == {knob.field for knob in KNOBS if knob.sidebar != CLI}
+    assert set(TRAIN_FORM_KEYS) == set(WIDGETS)  # each field drawn has its key, and no more
     sidebar = new_app().run().sidebar
     (more,) = [block for block in sidebar.expander if block.label == "More settings"]
     shown = {node.key for node in sidebar} - {None}
     folded = {node.key for node in more} - {None}
     for knob in KNOBS:
         if knob.sidebar == FORM:
-            assert WIDGETS[knob.field].key in shown - folded, knob
+            assert TRAIN_FORM_KEYS[knob.field] in shown - folded, knob
         elif knob.sidebar == MORE:
-            assert WIDGETS[knob.field].key in folded, knob
+            assert TRAIN_FORM_KEYS[knob.field] in folded, knob

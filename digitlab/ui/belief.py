@@ -20,17 +20,16 @@ import streamlit as st
 
 from digitlab.inference import belief
 from digitlab.ui.belief_charts import belief_lines
-from digitlab.ui.canvas import CLEARS_KEY, STROKES_KEY
 from digitlab.ui.explain import Drawing
+from digitlab.ui.state import BELIEF_HISTORY_KEY, CANVAS_CLEARS_KEY, CANVAS_STROKES_KEY
 
-HISTORY_KEY = "belief_history"  # (whose history it is, its steps)
 TABLE_LABEL = "Probabilities as a table"
 
 
 def _owner(drawing: Drawing, runtime: str) -> tuple:
     # Clear bumps the count, so a drawing after Clear never continues the one before.
     run = drawing.run
-    return (run.cache_key, runtime, st.session_state.get(CLEARS_KEY, 0))
+    return (run.cache_key, runtime, st.session_state.get(CANVAS_CLEARS_KEY, 0))
 
 
 def _strokes_drawn() -> int | None:
@@ -39,7 +38,7 @@ def _strokes_drawn() -> int | None:
     None for an empty list too: this is only asked about a drawing with ink, so an empty
     JSON is not about it (under AppTest the component reports none for an injected image).
     """
-    strokes = st.session_state.get(STROKES_KEY)
+    strokes = st.session_state.get(CANVAS_STROKES_KEY)
     objects = strokes.get("objects") if isinstance(strokes, dict) else None
     return len(objects) if isinstance(objects, list) and objects else None
 
@@ -47,11 +46,11 @@ def _strokes_drawn() -> int | None:
 def history(drawing: Drawing, outputs: np.ndarray, runtime: str) -> list[belief.Step]:
     """This drawing's steps so far, the current one included (kept in session state)."""
     owner = _owner(drawing, runtime)
-    kept = st.session_state.get(HISTORY_KEY)
+    kept = st.session_state.get(BELIEF_HISTORY_KEY)
     steps = kept[1] if kept is not None and kept[0] == owner else []
     digest = hashlib.blake2b(drawing.image28.tobytes(), digest_size=16).hexdigest()
     steps = belief.advance(steps, belief.Step(digest, _strokes_drawn(), outputs))
-    st.session_state[HISTORY_KEY] = (owner, steps)
+    st.session_state[BELIEF_HISTORY_KEY] = (owner, steps)
     return steps
 
 
@@ -88,7 +87,7 @@ def show(
     probabilities = drawing.prediction.probabilities if drawing is not None else None
     if probabilities is None or outputs is None:
         if from_canvas:  # the canvas is empty (or the model gives no probabilities)
-            st.session_state.pop(HISTORY_KEY, None)
+            st.session_state.pop(BELIEF_HISTORY_KEY, None)
         return
     if from_canvas:
         show_growth(drawing, outputs, runtime)

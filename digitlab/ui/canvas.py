@@ -11,8 +11,8 @@ Draw page the canvas is handed the last strokes, and until it reports again the 
 stands in for it: the drawing and its answer are still there.
 
 AppTest cannot draw on the canvas component (it renders, but returns no image), so tests
-put an RGBA array into `st.session_state[INJECTED_IMAGE]` instead; a real browser never
-sets that key.
+put an RGBA array into `st.session_state[state.INJECTED_IMAGE]` instead; a real browser
+never sets that key.
 """
 
 from __future__ import annotations
@@ -20,44 +20,45 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from digitlab.ui.state import (
+    CANVAS_CLEARS_KEY,
+    CANVAS_IMAGE_KEY,
+    CANVAS_KEY,
+    CANVAS_START_KEY,
+    CANVAS_STROKES_KEY,
+    INJECTED_IMAGE,
+)
+
 CANVAS_SIZE = 280
 STROKE_WIDTH = CANVAS_SIZE // 14  # about MNIST's stroke width relative to its 20-px digit box
-INJECTED_IMAGE = "digitlab_injected_canvas"
-STROKES_KEY = "canvas_strokes"  # the canvas's last JSON (its strokes), for saved drawings
-IMAGE_KEY = "canvas_image"  # the canvas's last RGBA image, shown again after another page
-START_KEY = "canvas_start"  # the drawing the mounted canvas was handed
-CANVAS_KEY = "canvas"
-
-
-CLEARS_KEY = "canvas_clears"
 UNDO_LABEL = "Undo"  # the toolbar's own name for its button
 
 
 def clear_canvas() -> None:
     """A button callback (it runs before the canvas is drawn): empty the canvas."""
-    st.session_state[CLEARS_KEY] = st.session_state.get(CLEARS_KEY, 0) + 1
+    st.session_state[CANVAS_CLEARS_KEY] = st.session_state.get(CANVAS_CLEARS_KEY, 0) + 1
     st.session_state.pop(INJECTED_IMAGE, None)
-    st.session_state.pop(STROKES_KEY, None)
-    st.session_state.pop(IMAGE_KEY, None)
-    st.session_state[START_KEY] = _empty_drawing()
+    st.session_state.pop(CANVAS_STROKES_KEY, None)
+    st.session_state.pop(CANVAS_IMAGE_KEY, None)
+    st.session_state[CANVAS_START_KEY] = _empty_drawing()
 
 
 def _empty_drawing() -> dict:
     # The component redraws only when this differs from the last one it got, so each Clear
     # gives an empty drawing that differs from the one before (the version field is free).
-    return {"version": f"clear-{st.session_state.get(CLEARS_KEY, 0)}", "objects": []}
+    return {"version": f"clear-{st.session_state.get(CANVAS_CLEARS_KEY, 0)}", "objects": []}
 
 
 def _start_drawing() -> dict:
     """Empty after a Clear; on mounting (first visit, or back from another page), the last
     strokes. Otherwise the same as last run: a new one would redraw the canvas."""
     if CANVAS_KEY not in st.session_state:  # Streamlit keeps it only while the canvas shows
-        strokes = st.session_state.get(STROKES_KEY)
+        strokes = st.session_state.get(CANVAS_STROKES_KEY)
         restored = (
             {**strokes, "version": "restored"} if strokes and strokes.get("objects") else None
         )
-        st.session_state[START_KEY] = restored or _empty_drawing()
-    return st.session_state.get(START_KEY) or _empty_drawing()
+        st.session_state[CANVAS_START_KEY] = restored or _empty_drawing()
+    return st.session_state.get(CANVAS_START_KEY) or _empty_drawing()
 
 
 def drawing_canvas() -> np.ndarray | None:
@@ -76,12 +77,12 @@ def drawing_canvas() -> np.ndarray | None:
         return_image_data=True,
         key=CANVAS_KEY,
     )
-    st.session_state[STROKES_KEY] = result.json_data  # None under AppTest
+    st.session_state[CANVAS_STROKES_KEY] = result.json_data  # None under AppTest
     injected = st.session_state.get(INJECTED_IMAGE)
     if injected is not None:
         return injected
     image = result.image_data  # decoded from PNG on each access: once here
     if image is None:  # a canvas just mounted again has not reported yet
-        return st.session_state.get(IMAGE_KEY)
-    st.session_state[IMAGE_KEY] = image
+        return st.session_state.get(CANVAS_IMAGE_KEY)
+    st.session_state[CANVAS_IMAGE_KEY] = image
     return image

@@ -16,16 +16,13 @@ from digitlab.inference.predict import NOT_A_DIGIT as ABSTAINED
 from digitlab.store import drawings
 from digitlab.store.drawings import LABELS, NOT_A_DIGIT, DrawingError, label_name
 from digitlab.ui import state
-from digitlab.ui.canvas import STROKES_KEY
 from digitlab.ui.explain import Drawing
-
-SAVED_KEY = "corrections_last_saved"  # (the input's digest, the drawing's id, its label)
-RIGHT_KEY = "correct_right"
-
-
-def button_key(label: int) -> str:
-    """The key of the button that says "it's a <label>" (what the tests press)."""
-    return "correct_not_digit" if label == NOT_A_DIGIT else f"correct_{label}"
+from digitlab.ui.state import (
+    CANVAS_STROKES_KEY,
+    CORRECTIONS_RIGHT_KEY,
+    CORRECTIONS_SAVED_KEY,
+    correction_button_key,
+)
 
 
 def _digest(drawing: Drawing) -> str:
@@ -41,7 +38,7 @@ def model_answer(drawing: Drawing) -> int | None:
 
 def _strokes() -> dict | None:
     """The canvas's strokes; None when it reported none (an image put in by a test)."""
-    strokes = st.session_state.get(STROKES_KEY)
+    strokes = st.session_state.get(CANVAS_STROKES_KEY)
     return strokes if isinstance(strokes, dict) and strokes.get("objects") else None
 
 
@@ -49,7 +46,7 @@ def _save(drawing: Drawing, label: int, from_canvas: bool) -> None:
     """A button callback: save the drawing with this label (or relabel it if saved)."""
     owner = state.session_owner()
     digest = _digest(drawing)
-    last = st.session_state.get(SAVED_KEY)
+    last = st.session_state.get(CORRECTIONS_SAVED_KEY)
     try:
         if last is not None and last[0] == digest:
             saved = drawings.relabel(last[1], label, owner)
@@ -66,10 +63,10 @@ def _save(drawing: Drawing, label: int, from_canvas: bool) -> None:
                 strokes=_strokes() if from_canvas else None,
             )
     except DrawingError as error:  # a drawing deleted on My digits meanwhile, say
-        st.session_state.pop(SAVED_KEY, None)
+        st.session_state.pop(CORRECTIONS_SAVED_KEY, None)
         st.toast(str(error), icon=":material/error:")
         return
-    st.session_state[SAVED_KEY] = (digest, saved.id, saved.label)
+    st.session_state[CORRECTIONS_SAVED_KEY] = (digest, saved.id, saved.label)
 
 
 def offer(drawing: Drawing, from_canvas: bool) -> None:
@@ -84,7 +81,7 @@ def offer(drawing: Drawing, from_canvas: bool) -> None:
     if answer is not None:
         st.button(
             f"Right: it's {'not a digit' if answer == NOT_A_DIGIT else answer}",
-            key=RIGHT_KEY,
+            key=CORRECTIONS_RIGHT_KEY,
             on_click=_save,
             args=(drawing, answer, from_canvas),
             icon=":material/check:",
@@ -95,12 +92,12 @@ def offer(drawing: Drawing, from_canvas: bool) -> None:
         for label in LABELS:
             st.button(
                 label_name(label),
-                key=button_key(label),
+                key=correction_button_key(label),
                 on_click=_save,
                 args=(drawing, label, from_canvas),
                 type="tertiary" if label == answer else "secondary",
             )
-    last = st.session_state.get(SAVED_KEY)
+    last = st.session_state.get(CORRECTIONS_SAVED_KEY)
     if last is not None and last[0] == _digest(drawing):
         st.success(
             f"Saved as {label_name(last[2])} (drawing {last[1]}): see My digits.",

@@ -33,7 +33,6 @@ from digitlab.ui.widgets import run_selector, zoo_selector
 from digitlab.zoo.registry import ENSEMBLE, REGRESSION, get_spec
 
 DRAW, UPLOAD, SAMPLES = "Draw", "Upload", "Samples"
-OUTPUTS_KEY = "last_outputs"
 
 
 def model_selector() -> str:
@@ -50,10 +49,10 @@ def raw_outputs(run: store.Run, image28: np.ndarray, runtime: str = KERAS) -> np
     """
     digest = hashlib.blake2b(image28.tobytes(), digest_size=16).hexdigest()
     key = (run.cache_key, runtime, digest)
-    cached = st.session_state.get(OUTPUTS_KEY)
+    cached = st.session_state.get(state.DRAW_OUTPUTS_KEY)
     if cached is None or cached[0] != key:
         cached = (key, predictor_for(run, runtime).raw_outputs(image28))
-        st.session_state[OUTPUTS_KEY] = cached
+        st.session_state[state.DRAW_OUTPUTS_KEY] = cached
     return cached[1]
 
 

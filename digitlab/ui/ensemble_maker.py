@@ -10,8 +10,6 @@ from digitlab.training import ensembles
 from digitlab.ui import state
 from digitlab.zoo.registry import ENSEMBLE
 
-PICKED_KEY = "ensemble_members"
-
 
 def _made(run: store.Run) -> None:
     """The new ensemble answers this session's drawings, with the usual notice."""
@@ -27,7 +25,7 @@ def show_ensemble_maker(runs: list[store.Run]) -> None:
         list(labels),
         format_func=labels.__getitem__,
         max_selections=ensemble.MAX_MEMBERS,
-        key=PICKED_KEY,
+        key=state.ENSEMBLE_PICKED_KEY,
         help="Any 28x28 classifiers, of one architecture or several. The ensemble answers "
         "with the mean of their probabilities; the temperature applies to each member first.",
     )

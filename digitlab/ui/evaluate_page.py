@@ -24,7 +24,6 @@ from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE
 GALLERY_SIZE = 12  # images of one confusion cell
 GALLERY_COLUMNS = 6
 GRID_SIDE = 5  # the grid of test predictions is 5 x 5
-GRID_SEED_KEY = "grid_seed"
 
 
 def model_selector() -> str:
@@ -79,10 +78,10 @@ def show_per_class(confusion: np.ndarray) -> None:
 
 def _pick_cell(name: str) -> None:
     """A clicked confusion cell sets the pair selectors (a callback: before they are drawn)."""
-    points = st.session_state[f"confusion_{name}"].selection.points
+    points = st.session_state[state.confusion_key(name)].selection.points
     if points:
-        st.session_state[f"gallery_true_{name}"] = int(points[0]["y"])
-        st.session_state[f"gallery_predicted_{name}"] = int(points[0]["x"])
+        st.session_state[state.gallery_true_key(name)] = int(points[0]["y"])
+        st.session_state[state.gallery_predicted_key(name)] = int(points[0]["x"])
 
 
 def pair_selector(name: str, confusion: np.ndarray) -> tuple[int, int]:
@@ -90,10 +89,13 @@ def pair_selector(name: str, confusion: np.ndarray) -> tuple[int, int]:
     true_default, predicted_default = explain.most_confused(confusion)
     true_column, predicted_column = st.columns(2)
     true_digit = true_column.selectbox(
-        "True digit", charts.DIGITS, index=true_default, key=f"gallery_true_{name}"
+        "True digit", charts.DIGITS, index=true_default, key=state.gallery_true_key(name)
     )
     predicted_digit = predicted_column.selectbox(
-        "Predicted as", charts.DIGITS, index=predicted_default, key=f"gallery_predicted_{name}"
+        "Predicted as",
+        charts.DIGITS,
+        index=predicted_default,
+        key=state.gallery_predicted_key(name),
     )
     return true_digit, predicted_digit
 
@@ -127,7 +129,7 @@ def show_gallery(evaluation: Evaluation, images: np.ndarray, true: int, predicte
 
 
 def _shuffle() -> None:
-    st.session_state[GRID_SEED_KEY] = st.session_state.get(GRID_SEED_KEY, 0) + 1
+    st.session_state[state.GRID_SEED_KEY] = st.session_state.get(state.GRID_SEED_KEY, 0) + 1
 
 
 def grid_label(evaluation: Evaluation, index: int) -> str:
@@ -146,7 +148,7 @@ def show_grid(evaluation: Evaluation, images: np.ndarray) -> None:
     mistakes_only = toggle_column.toggle("Show only mistakes", key="grid_mistakes_only")
     button_column.button("Shuffle", on_click=_shuffle, icon=":material/shuffle:", key="shuffle")
     correct = evaluation.predictions == evaluation.labels
-    seed = st.session_state.get(GRID_SEED_KEY, 0)
+    seed = st.session_state.get(state.GRID_SEED_KEY, 0)
     chosen = explain.sample_indices(correct, GRID_SIDE**2, seed, mistakes_only)
     for column, index in in_rows(chosen, GRID_SIDE):
         column.image(charts.thumbnail(images[index]), width=84)
@@ -215,7 +217,7 @@ def render() -> None:
     with matrix_column:
         st.plotly_chart(
             charts.confusion_heatmap(confusion),
-            key=f"confusion_{name}",  # per model, like the pair selectors it sets
+            key=state.confusion_key(name),  # per model, like the pair selectors it sets
             on_select=partial(_pick_cell, name),
             selection_mode="points",
         )

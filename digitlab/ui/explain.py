@@ -141,20 +141,22 @@ def show_embedding(drawing: Drawing) -> None:
 
 
 def _reset_probe() -> None:
-    for key in ("probe_rotation", "probe_shift_x", "probe_shift_y"):
+    for key in (state.PROBE_ROTATION_KEY, state.PROBE_SHIFT_X_KEY, state.PROBE_SHIFT_Y_KEY):
         st.session_state[key] = 0
-    st.session_state["probe_thickness"] = 0.0
+    st.session_state[state.PROBE_THICKNESS_KEY] = 0.0
 
 
 def show_probe(drawing: Drawing) -> None:
     rotation, shift_x, shift_y, thickness = st.columns(4)
     transformed = explain.transform(
         drawing.image28,
-        rotation=rotation.slider("Rotate (°, anticlockwise)", -30, 30, 0, key="probe_rotation"),
-        shift_x=shift_x.slider("Shift right (px)", -4, 4, 0, key="probe_shift_x"),
-        shift_y=shift_y.slider("Shift down (px)", -4, 4, 0, key="probe_shift_y"),
+        rotation=rotation.slider(
+            "Rotate (°, anticlockwise)", -30, 30, 0, key=state.PROBE_ROTATION_KEY
+        ),
+        shift_x=shift_x.slider("Shift right (px)", -4, 4, 0, key=state.PROBE_SHIFT_X_KEY),
+        shift_y=shift_y.slider("Shift down (px)", -4, 4, 0, key=state.PROBE_SHIFT_Y_KEY),
         thickness=thickness.slider(
-            "Thin ↔ thicken", -1.0, 1.0, 0.0, step=0.25, key="probe_thickness"
+            "Thin ↔ thicken", -1.0, 1.0, 0.0, step=0.25, key=state.PROBE_THICKNESS_KEY
         ),
     )
     predictor = drawing.predictor

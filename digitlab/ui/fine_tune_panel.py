@@ -15,7 +15,6 @@ from digitlab.ui.resources import job_queue
 from digitlab.zoo.registry import ENSEMBLE
 
 POLL_SECONDS = 0.5
-START_KEY = "fine_tune_start"
 
 
 def show_figures(run: store.Run) -> None:
@@ -58,8 +57,8 @@ def show_job(queue: JobQueue, job_id: int) -> None:
         st.warning(progress["message"])
     if progress["status"] in (QUEUED, RUNNING):
         st.button("Stop", on_click=queue.stop, args=(job,), key="stop_fine_tune")
-    elif not st.session_state.get(f"announced-{job_id}"):
-        st.session_state[f"announced-{job_id}"] = True
+    elif not st.session_state.get(state.announced_key(job_id)):
+        st.session_state[state.announced_key(job_id)] = True
         if progress["status"] == DONE and progress["run_id"] is not None:
             state.adopt_finished_run(progress["model"], progress["run_id"])
         st.rerun()
@@ -89,7 +88,7 @@ def render(found: list[Drawing]) -> None:
     busy = job is not None and not job.finished
     if st.button(
         "Fine-tune on my digits",
-        key=START_KEY,
+        key=state.FINE_TUNE_START_KEY,
         type="primary",
         disabled=busy or count < MIN_DRAWINGS,
         icon=":material/model_training:",

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-DRAWING_ROW_KEY = "drawing_row"  # Streamlit gives the container the class st-key-<key>
+from digitlab.ui.state import DRAWING_ROW_KEY
+
 STACKED_BELOW_PX = 640  # Streamlit's own width below which columns stack
 
 _ANSWER_UNDER_CANVAS = f"""

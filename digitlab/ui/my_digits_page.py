@@ -18,18 +18,10 @@ EMPTY_MESSAGE = (
 )
 
 
-def relabel_key(drawing_id: int) -> str:
-    return f"relabel_{drawing_id}"
-
-
-def delete_key(drawing_id: int) -> str:
-    return f"delete_{drawing_id}"
-
-
 def _relabel(drawing_id: int) -> None:
     """The label box's callback: store the label it now shows."""
     try:
-        label = st.session_state[relabel_key(drawing_id)]
+        label = st.session_state[state.relabel_key(drawing_id)]
         drawings.relabel(drawing_id, label, state.session_owner())
     except DrawingError as error:
         st.toast(str(error), icon=":material/error:")
@@ -53,13 +45,13 @@ def show_drawing(drawing: Drawing) -> None:
             LABELS,
             index=LABELS.index(drawing.label),
             format_func=label_name,
-            key=relabel_key(drawing.id),
+            key=state.relabel_key(drawing.id),
             on_change=_relabel,
             args=(drawing.id,),
         )
         st.button(
             "Delete",
-            key=delete_key(drawing.id),
+            key=state.delete_key(drawing.id),
             on_click=_delete,
             args=(drawing.id,),
             icon=":material/delete:",

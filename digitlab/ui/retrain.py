@@ -21,7 +21,6 @@ POLL_SECONDS = 0.5
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
 WIDTHS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
-MODEL_KEY = "train_model"
 
 # The kinds of widget the form uses.
 NUMBER = "number_input"  # a number box
@@ -33,9 +32,9 @@ CHECK = "checkbox"
 
 @dataclass(frozen=True)
 class Widget:
-    """How the form shows one knob (zoo/knobs.py says which knobs it shows, and where)."""
+    """How the form shows one knob (zoo/knobs.py says which knobs it shows, and where; its
+    session-state key is state.TRAIN_FORM_KEYS[field])."""
 
-    key: str  # its session-state key (the keys the tests address)
     label: str
     kind: str  # NUMBER, SLIDER, STEPS, SELECT or CHECK
     bounds: tuple[float, float] | None = None  # NUMBER, SLIDER: else the config's range
@@ -48,65 +47,54 @@ class Widget:
 
 # A widget for every knob the form shows, by TrainConfig field.
 WIDGETS: dict[str, Widget] = {
-    "epochs": Widget("train_epochs", "Epochs", NUMBER),
-    "batch_size": Widget("train_batch", "Batch size", STEPS, stops=BATCH_SIZES),
-    "learning_rate": Widget("train_lr", "Learning rate", STEPS, stops=LEARNING_RATES),
-    "schedule": Widget("train_schedule", "Learning-rate schedule", SELECT),
-    "optimizer": Widget("train_optimizer", "Optimizer", SELECT),
-    "dropout": Widget("train_dropout", "Dropout (models that have it)", SLIDER, step=0.05),
-    "augment": Widget("train_augment", "Augment like canvas drawings", CHECK),
+    "epochs": Widget("Epochs", NUMBER),
+    "batch_size": Widget("Batch size", STEPS, stops=BATCH_SIZES),
+    "learning_rate": Widget("Learning rate", STEPS, stops=LEARNING_RATES),
+    "schedule": Widget("Learning-rate schedule", SELECT),
+    "optimizer": Widget("Optimizer", SELECT),
+    "dropout": Widget("Dropout (models that have it)", SLIDER, step=0.05),
+    "augment": Widget("Augment like canvas drawings", CHECK),
     "pen_digits": Widget(
-        "train_pen_digits",
         "Add real pen-written digits",
         CHECK,
         help="About 8,500 digits by 17 people on a tablet, drawn as the canvas draws. "
         "Other writers are kept apart to measure the model on (Evaluate page).",
     ),
     "not_digits": Widget(
-        "train_not_digits",
         'Teach it to say "not a digit"',
         CHECK,
         help="Adds 12,000 letters, scribbles, shapes and digit pairs with no digit as "
         "their answer; the model then abstains when it isn't sure a drawing is a digit.",
         classifiers_only=True,
     ),
-    "early_stopping_patience": Widget(
-        "train_patience", "Early-stopping patience (0 = off)", NUMBER
-    ),
-    "reduce_lr_on_plateau": Widget("train_reduce_lr", "Reduce learning rate on plateau", CHECK),
-    "validation_split": Widget("train_val_split", "Validation split", SLIDER, step=0.05),
+    "early_stopping_patience": Widget("Early-stopping patience (0 = off)", NUMBER),
+    "reduce_lr_on_plateau": Widget("Reduce learning rate on plateau", CHECK),
+    "validation_split": Widget("Validation split", SLIDER, step=0.05),
     "train_samples": Widget(
-        "train_samples",
         "Training images",
         NUMBER,
         step=1000,
         help="Fewer images train faster: try 2,000 for a quick run.",
     ),
-    "seed": Widget("train_seed", "Seed", NUMBER),
+    "seed": Widget("Seed", NUMBER),
     # Those the knob list folds under "More settings":
-    "l2": Widget("train_l2", "L2 weight decay", NUMBER, step=1e-4, format="%.4f"),
+    "l2": Widget("L2 weight decay", NUMBER, step=1e-4, format="%.4f"),
     "width": Widget(
-        "train_width",
         "Width (hidden units and filters times)",
         STEPS,
         stops=WIDTHS,
         help="1 is the network as designed; 2 doubles every hidden layer (slower, "
         "more capacity), 0.5 halves it.",
     ),
-    "label_smoothing": Widget("train_label_smoothing", "Label smoothing", SLIDER, step=0.05),
-    "clip_norm": Widget("train_clip_norm", "Clip gradients to norm (0 = off)", NUMBER, step=0.5),
-    "momentum": Widget("train_momentum", "SGD momentum", SLIDER, (0.0, 0.99), step=0.01),
-    "nesterov": Widget("train_nesterov", "SGD: Nesterov momentum", CHECK),
-    "step_epochs": Widget("train_step_epochs", "Step schedule: every N epochs", NUMBER),
-    "step_factor": Widget(
-        "train_step_factor", "Step schedule: multiply by", SLIDER, (0.05, 1.0), step=0.05
-    ),
-    "plateau_factor": Widget(
-        "train_plateau_factor", "On plateau: multiply by", SLIDER, (0.05, 0.95), step=0.05
-    ),
-    "plateau_patience": Widget("train_plateau_patience", "On plateau: patience (epochs)", NUMBER),
+    "label_smoothing": Widget("Label smoothing", SLIDER, step=0.05),
+    "clip_norm": Widget("Clip gradients to norm (0 = off)", NUMBER, step=0.5),
+    "momentum": Widget("SGD momentum", SLIDER, (0.0, 0.99), step=0.01),
+    "nesterov": Widget("SGD: Nesterov momentum", CHECK),
+    "step_epochs": Widget("Step schedule: every N epochs", NUMBER),
+    "step_factor": Widget("Step schedule: multiply by", SLIDER, (0.05, 1.0), step=0.05),
+    "plateau_factor": Widget("On plateau: multiply by", SLIDER, (0.05, 0.95), step=0.05),
+    "plateau_patience": Widget("On plateau: patience (epochs)", NUMBER),
     "keep_best": Widget(
-        "train_keep_best",
         "Keep the best epoch",
         CHECK,
         help="Store the weights of the epoch with the lowest validation loss, not the "
@@ -122,12 +110,12 @@ def starting_config(model: str) -> TrainConfig:
 
 def _fill_form() -> None:
     """Put the chosen model's starting settings into the form (the model box's callback)."""
-    config = starting_config(st.session_state[MODEL_KEY])
-    for field, widget in WIDGETS.items():
+    config = starting_config(st.session_state[state.TRAIN_MODEL_KEY])
+    for field in WIDGETS:
         value = getattr(config, field)
         if field == "dropout" and value is None:
             value = ZOO[config.model].default_dropout or 0.0
-        st.session_state[widget.key] = value
+        st.session_state[state.TRAIN_FORM_KEYS[field]] = value
 
 
 def _with(options: Sequence[float], value: float) -> list[float]:
@@ -138,7 +126,7 @@ def _with(options: Sequence[float], value: float) -> list[float]:
 def _show(knob: Knob, base: TrainConfig) -> Any:
     """The knob's widget, filled from the session state; returns what it holds."""
     widget = WIDGETS[knob.field]
-    options = {"key": widget.key, "help": widget.help}
+    options = {"key": state.TRAIN_FORM_KEYS[knob.field], "help": widget.help}
     low, high = widget.bounds or RANGES.get(knob.field, (None, None))
     if widget.kind == NUMBER:
         return st.number_input(
@@ -162,10 +150,10 @@ def settings_form() -> TrainConfig | None:
         "Model to train",
         list(ZOO),
         index=list(ZOO).index(DEFAULT_MODEL),
-        key=MODEL_KEY,
+        key=state.TRAIN_MODEL_KEY,
         on_change=_fill_form,
     )
-    if WIDGETS["epochs"].key not in st.session_state:
+    if state.TRAIN_FORM_KEYS["epochs"] not in st.session_state:
         _fill_form()
     base = starting_config(name)
     with st.form("retrain"):
@@ -223,9 +211,9 @@ def show_job(queue: JobQueue, job_id: int) -> None:
         st.button(
             "Stop", on_click=queue.stop, args=(job,), key="stop_job", use_container_width=True
         )
-    elif not st.session_state.get(f"announced-{job_id}"):
+    elif not st.session_state.get(state.announced_key(job_id)):
         # The job just ended: rerun the whole app once so the Draw page picks up the model.
-        st.session_state[f"announced-{job_id}"] = True
+        st.session_state[state.announced_key(job_id)] = True
         if progress["status"] == DONE and progress["run_id"] is not None:
             state.adopt_finished_run(model, progress["run_id"])
         st.rerun()

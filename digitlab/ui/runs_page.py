@@ -86,14 +86,16 @@ def _delete(run: store.Run) -> None:
     try:
         store.delete_run(run.id, owner=state.session_owner())
     except store.StoreError as error:
-        st.session_state["runs_error"] = str(error)
+        st.session_state[state.RUNS_ERROR_KEY] = str(error)
 
 
 def show_actions(runs: list[store.Run]) -> None:
     labels = {run.id: f"{run.model}: {state.run_label(run)}" for run in runs}
     by_id = {run.id: run for run in runs}
     picked, use, delete = st.columns([2, 1, 1], vertical_alignment="bottom")
-    run_id = picked.selectbox("Run", list(by_id), format_func=labels.__getitem__, key="runs_pick")
+    run_id = picked.selectbox(
+        "Run", list(by_id), format_func=labels.__getitem__, key=state.RUNS_PICK_KEY
+    )
     run = by_id[run_id]
     use.button(
         "Use in this session",
@@ -112,7 +114,7 @@ def show_actions(runs: list[store.Run]) -> None:
         help="Only runs you trained in this session can be deleted. If it is in use, the "
         "shipped model answers again.",
     )
-    if error := st.session_state.pop("runs_error", None):
+    if error := st.session_state.pop(state.RUNS_ERROR_KEY, None):
         st.error(error)
 
 
@@ -130,7 +132,7 @@ def render() -> None:
         return
     show_table(runs)
     show_actions(runs)
-    show_weights({run.id: run for run in runs}[st.session_state["runs_pick"]])
+    show_weights({run.id: run for run in runs}[st.session_state[state.RUNS_PICK_KEY]])
     show_ensemble_maker(state.visible_runs())
 
     st.subheader("Compare")

@@ -17,16 +17,11 @@ from PIL import Image
 from digitlab.data import samples
 from digitlab.data.handdrawn import NoPenDigits
 from digitlab.ui.canvas import CANVAS_SIZE
+from digitlab.ui.state import SAMPLE_CHOSEN_KEY, sample_button_key
 
-CHOSEN_KEY = "sample_chosen"  # the index of the chosen sample in samples.gallery()
 CHOOSE_MESSAGE = "Choose a sample digit: click one, or Tab to it and press Enter."
 THUMBNAIL_PX = 48
 SHOWN_PX = CANVAS_SIZE // 2
-
-
-def button_key(index: int) -> str:
-    """The key of the button that sends sample `index` (what the tests press)."""
-    return f"sample_{index}"
 
 
 def _on_paper(image: np.ndarray, size: int) -> np.ndarray:
@@ -50,7 +45,7 @@ def _thumbnails() -> list[str]:
 
 
 def _choose(index: int) -> None:
-    st.session_state[CHOSEN_KEY] = index
+    st.session_state[SAMPLE_CHOSEN_KEY] = index
 
 
 def sample_image() -> tuple[np.ndarray | None, str]:
@@ -61,7 +56,7 @@ def sample_image() -> tuple[np.ndarray | None, str]:
     except (NoPenDigits, ValueError) as error:  # missing or unreadable: say so, no traceback
         st.error(f"No samples to show: {error}")
         return None, ""
-    chosen = st.session_state.get(CHOSEN_KEY)
+    chosen = st.session_state.get(SAMPLE_CHOSEN_KEY)
     if chosen is not None and not 0 <= chosen < len(gallery):
         chosen = None
     if chosen is not None:
@@ -75,7 +70,7 @@ def sample_image() -> tuple[np.ndarray | None, str]:
                 st.html(thumbnail)
                 st.button(
                     str(sample.label),
-                    key=button_key(index),
+                    key=sample_button_key(index),
                     on_click=_choose,
                     args=(index,),
                     type="primary" if index == chosen else "secondary",

@@ -15,7 +15,6 @@ from digitlab.zoo.registry import DEFAULT_MODEL, ZOO
 
 POLL_SECONDS = 1.0
 L2_VALUES = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2]
-MODEL_KEY = "search_model"
 
 
 @st.cache_resource
@@ -47,7 +46,7 @@ def settings_widgets() -> SearchSettings | None:
         list(ZOO),
         index=list(ZOO).index(DEFAULT_MODEL),
         format_func=lambda name: f"{name}: {ZOO[name].title}",
-        key=MODEL_KEY,
+        key=state.SEARCH_MODEL_KEY,
     )
     base = starting_config(model)
     left, right = st.columns(2)
@@ -182,9 +181,9 @@ def show_search() -> None:
             key="search_chart",
         )
     show_best(snapshot)
-    if search.finished and not st.session_state.get(f"search-ended-{id(search)}"):
+    if search.finished and not st.session_state.get(state.search_ended_key(id(search))):
         # Ended just now: rerun the page once so the polling stops and Start comes back.
-        st.session_state[f"search-ended-{id(search)}"] = True
+        st.session_state[state.search_ended_key(id(search))] = True
         st.rerun()
 
 

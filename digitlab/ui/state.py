@@ -3,6 +3,10 @@
 A session owns the runs it trains and chooses, per architecture, which run answers it.
 Nothing here is shared between sessions: the store says what exists, the session state
 says what this session picked.
+
+The keys are grouped by the page or widget that uses them. A widget whose key is only its
+identity (never read back through st.session_state) keeps its key where it is drawn. The
+strings are what the AppTests and the browser tests address: change one only with them.
 """
 
 from __future__ import annotations
@@ -12,18 +16,169 @@ import uuid
 import streamlit as st
 
 from digitlab import store
+from digitlab.store.drawings import NOT_A_DIGIT
 from digitlab.zoo.registry import DEFAULT_MODEL
 
+# --- this session, and the runs it chose (every page) ---
+OWNER_KEY = "session_owner"  # this session's id in the store's `owner` column
+NOTICE_KEY = "run_notice"  # (model, run id) of a run that just became this session's model
+
+
+def run_key(model: str) -> str:
+    """The id of the run this session chose for an architecture (absent: the default)."""
+    return f"run_for_{model}"
+
+
+def version_key(model: str) -> str:
+    """An architecture's Version box (widgets.run_selector), set from run_key on each run."""
+    return f"version_{model}"
+
+
+# --- the Draw page ---
 MODEL_KEY = "model_name"  # the architecture the Draw page shows
 PENDING_MODEL_KEY = "pending_model"  # set when a job ends; becomes MODEL_KEY on the next run
-OWNER_KEY = "session_owner"  # this session's id in the store's `owner` column
+TEMPERATURE_KEY = "temperature"  # the softmax temperature slider, one for every model
+RUNTIME_KEY = "runtime"  # which file answers: the Keras model or one of its TFLite exports
+# ((run, runtime, input digest), logits): a rerun for the slider reuses them, not the model
+DRAW_OUTPUTS_KEY = "last_outputs"
+DRAWING_ROW_KEY = "drawing_row"  # Streamlit gives the container the class st-key-<key>
+
+# --- the Draw page's canvas ---
+CANVAS_KEY = "canvas"  # the component's own; Streamlit drops it while the canvas is unmounted
+CANVAS_STROKES_KEY = "canvas_strokes"  # the canvas's last JSON (its strokes), for saved drawings
+CANVAS_IMAGE_KEY = "canvas_image"  # the canvas's last RGBA image, shown again after another page
+CANVAS_START_KEY = "canvas_start"  # the drawing the mounted canvas was handed
+CANVAS_CLEARS_KEY = "canvas_clears"  # how often Clear was pressed: each gives a new empty drawing
+INJECTED_IMAGE = "digitlab_injected_canvas"  # tests only: an RGBA array standing in for the canvas
+
+# --- the Draw page's upload ---
+UPLOADS_KEY = "uploader_number"  # bumped to drop a refused file: the uploader's key changes
+UPLOAD_REFUSED_KEY = "upload_refused"  # why the last file was refused, shown until the next one
+UPLOAD_KEY_PREFIX = "upload"  # the uploader's own key is upload-<number>
+
+
+def uploader_key() -> str:
+    """The file uploader's key now: a new one, so an empty uploader, after a refused file."""
+    return f"{UPLOAD_KEY_PREFIX}-{st.session_state.get(UPLOADS_KEY, 0)}"
+
+
+# --- the Draw page's samples ---
+SAMPLE_CHOSEN_KEY = "sample_chosen"  # the index of the chosen sample in samples.gallery()
+
+
+def sample_button_key(index: int) -> str:
+    """The button that sends sample `index` (what the tests press)."""
+    return f"sample_{index}"
+
+
+# --- under the Draw page's answer: the belief chart and the corrections ---
+BELIEF_HISTORY_KEY = "belief_history"  # (whose history it is, its steps)
+# (the input's digest, the drawing's id, its label): a second press relabels, not saves again
+CORRECTIONS_SAVED_KEY = "corrections_last_saved"
+CORRECTIONS_RIGHT_KEY = "correct_right"  # the "Right: it's ..." button (what the tests press)
+
+
+def correction_button_key(label: int) -> str:
+    """The button that says "it's a <label>" (what the tests press)."""
+    return "correct_not_digit" if label == NOT_A_DIGIT else f"correct_{label}"
+
+
+# --- the Draw page's Explain section: the invariance probe's sliders, which Reset zeroes ---
+PROBE_ROTATION_KEY = "probe_rotation"  # degrees, anticlockwise
+PROBE_SHIFT_X_KEY = "probe_shift_x"  # pixels to the right
+PROBE_SHIFT_Y_KEY = "probe_shift_y"  # pixels down
+PROBE_THICKNESS_KEY = "probe_thickness"  # below 0 thins the strokes, above thickens them
+
+# --- the Evaluate page ---
+EVALUATE_MODEL_KEY = "evaluate_model_name"  # its own architecture (it opens on the Draw page's)
+GRID_SEED_KEY = "grid_seed"  # bumped by Shuffle: which test images the grid shows
+
+
+def confusion_key(model: str) -> str:
+    """An architecture's confusion heatmap: the cell clicked on it (its selection)."""
+    return f"confusion_{model}"
+
+
+def gallery_true_key(model: str) -> str:
+    """The gallery's "True digit" box for an architecture; a clicked cell sets it."""
+    return f"gallery_true_{model}"
+
+
+def gallery_predicted_key(model: str) -> str:
+    """The gallery's "Predicted as" box for an architecture; a clicked cell sets it."""
+    return f"gallery_predicted_{model}"
+
+
+# --- the Export page ---
+EXPORT_MODEL_KEY = "export_model_name"  # its own architecture (it opens on the Draw page's)
+
+# --- the Runs page ---
+RUNS_PICK_KEY = "runs_pick"  # the run that Use, Delete and the Weights section act on
+RUNS_ERROR_KEY = "runs_error"  # why Delete failed: set in its callback, shown (once) after
+WEIGHTS_SHOW_KEY = "runs_weights"  # the toggle that shows the picked run's weights
+ENSEMBLE_PICKED_KEY = "ensemble_members"  # the run ids picked for a new ensemble
+
+# --- training: the sidebar's Retrain panel, the My digits page's fine-tune, the Search page ---
 JOB_KEY = "job_id"  # this session's training job in the server's queue
+TRAIN_MODEL_KEY = "train_model"  # the Retrain panel's architecture: choosing one refills the form
+# Each Retrain field's key, by TrainConfig field (retrain.WIDGETS says how each is drawn);
+# choosing a model writes its recipe into them, and they keep the form's values across reruns.
+TRAIN_FORM_KEYS = {
+    "epochs": "train_epochs",
+    "batch_size": "train_batch",
+    "learning_rate": "train_lr",
+    "schedule": "train_schedule",
+    "optimizer": "train_optimizer",
+    "dropout": "train_dropout",
+    "augment": "train_augment",
+    "pen_digits": "train_pen_digits",
+    "not_digits": "train_not_digits",
+    "early_stopping_patience": "train_patience",
+    "reduce_lr_on_plateau": "train_reduce_lr",
+    "validation_split": "train_val_split",
+    "train_samples": "train_samples",
+    "seed": "train_seed",
+    "l2": "train_l2",
+    "width": "train_width",
+    "label_smoothing": "train_label_smoothing",
+    "clip_norm": "train_clip_norm",
+    "momentum": "train_momentum",
+    "nesterov": "train_nesterov",
+    "step_epochs": "train_step_epochs",
+    "step_factor": "train_step_factor",
+    "plateau_factor": "train_plateau_factor",
+    "plateau_patience": "train_plateau_patience",
+    "keep_best": "train_keep_best",
+}
 FINE_TUNE_JOB_KEY = "fine_tune_job_id"  # this session's fine-tune job (My digits page)
-NOTICE_KEY = "run_notice"  # (model, run id) of a run that just became this session's model
-EVALUATE_MODEL_KEY = "evaluate_model_name"
-EXPORT_MODEL_KEY = "export_model_name"
-TEMPERATURE_KEY = "temperature"
-RUNTIME_KEY = "runtime"
+FINE_TUNE_START_KEY = "fine_tune_start"  # the "Fine-tune on my digits" button
+SEARCH_MODEL_KEY = "search_model"  # the Search page's architecture
+
+
+def announced_key(job_id: int) -> str:
+    """Set when a job's end has been acted on (its run adopted, the app rerun): only once."""
+    return f"announced-{job_id}"
+
+
+def search_ended_key(search_id: int) -> str:
+    """Set when a finished search has rerun the page (its polling stops): only once."""
+    return f"search-ended-{search_id}"
+
+
+# --- the My digits page ---
+
+
+def relabel_key(drawing_id: int) -> str:
+    """A saved drawing's Label box: its callback stores the label it then holds."""
+    return f"relabel_{drawing_id}"
+
+
+def delete_key(drawing_id: int) -> str:
+    """A saved drawing's Delete button (what the tests press)."""
+    return f"delete_{drawing_id}"
+
+
+# --- the session's choices, kept under the keys above ---
 
 
 def session_owner() -> str:
@@ -33,21 +188,17 @@ def session_owner() -> str:
     return st.session_state[OWNER_KEY]
 
 
-def _run_key(model: str) -> str:
-    return f"run_for_{model}"
-
-
 def chosen_run(model: str) -> store.Run:
     """The run that answers this session for an architecture: its choice, else the default.
 
     A chosen run that was deleted meanwhile falls back to the default, silently.
     """
-    run_id = st.session_state.get(_run_key(model))
+    run_id = st.session_state.get(run_key(model))
     if run_id is not None:
         try:
             return store.get_run(run_id)
         except store.StoreError:
-            del st.session_state[_run_key(model)]
+            del st.session_state[run_key(model)]
     return store.default_run(model)
 
 
@@ -62,9 +213,9 @@ def in_use(run: store.Run) -> bool:
 def choose_run(model: str, run_id: str | None) -> None:
     """Make a run this session's model for its architecture (None: back to the default)."""
     if run_id is None:
-        st.session_state.pop(_run_key(model), None)
+        st.session_state.pop(run_key(model), None)
     else:
-        st.session_state[_run_key(model)] = run_id
+        st.session_state[run_key(model)] = run_id
 
 
 def back_to_default(model: str) -> None:

@@ -12,16 +12,10 @@ import numpy as np
 import streamlit as st
 
 from digitlab.data.preprocess import ImageError, load_image
+from digitlab.ui.state import UPLOAD_REFUSED_KEY, UPLOADS_KEY, uploader_key
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg"]
 NO_DIGIT_MESSAGE = "No digit found: upload an image of one handwritten digit."
-UPLOADS_KEY = "uploader_number"  # bumped to drop a refused file: the uploader's key changes
-REFUSED_KEY = "upload_refused"  # why the last file was refused, shown until the next one
-UPLOAD_KEY_PREFIX = "upload"
-
-
-def _uploader_key() -> str:
-    return f"{UPLOAD_KEY_PREFIX}-{st.session_state.get(UPLOADS_KEY, 0)}"
 
 
 def _problem(upload) -> str | None:
@@ -35,13 +29,13 @@ def _problem(upload) -> str | None:
 
 def _check_upload(key: str) -> None:
     """The uploader's callback: refuse a file that can't be used, and drop it from the list."""
-    st.session_state.pop(REFUSED_KEY, None)
+    st.session_state.pop(UPLOAD_REFUSED_KEY, None)
     upload = st.session_state.get(key)
     if upload is None:
         return
     problem = _problem(upload)
     if problem is not None:
-        st.session_state[REFUSED_KEY] = problem
+        st.session_state[UPLOAD_REFUSED_KEY] = problem
         st.session_state[UPLOADS_KEY] = st.session_state.get(UPLOADS_KEY, 0) + 1
 
 
@@ -51,7 +45,7 @@ def uploaded_image() -> tuple[np.ndarray | None, str]:
 
     The file is decoded in memory only: nothing from the upload becomes a path on disk.
     """
-    key = _uploader_key()
+    key = uploader_key()
     upload = st.file_uploader(
         "A photo or scan of one handwritten digit (PNG or JPEG)",
         type=UPLOAD_TYPES,
@@ -59,7 +53,7 @@ def uploaded_image() -> tuple[np.ndarray | None, str]:
         on_change=_check_upload,
         args=(key,),
     )
-    refused = st.session_state.get(REFUSED_KEY)
+    refused = st.session_state.get(UPLOAD_REFUSED_KEY)
     if refused is not None:
         st.error(refused)
         return None, ""

@@ -10,9 +10,8 @@ import streamlit as st
 
 from digitlab import store
 from digitlab.analysis import weights
+from digitlab.ui.state import WEIGHTS_SHOW_KEY
 from digitlab.ui.weight_charts import filter_grid, weight_distribution
-
-SHOW_KEY = "runs_weights"
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def show_weights(run: store.Run) -> None:
     st.subheader("Weights")
     shown = st.toggle(
         "Show the chosen run's weights",
-        key=SHOW_KEY,
+        key=WEIGHTS_SHOW_KEY,
         help="Each layer's weight distribution, and the first convolution's filters.",
     )
     if not shown:

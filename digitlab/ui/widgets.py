@@ -45,7 +45,7 @@ def run_selector(model: str) -> store.Run:
         default_id = store.default_run(model).id
     except store.StoreError:  # ensembles: none is the server's default
         default_id = None
-    key = f"version_{model}"
+    key = state.version_key(model)
     labels = {
         run_id: state.run_label(run) + (" (server default)" if run_id == default_id else "")
         for run_id, run in choices.items()

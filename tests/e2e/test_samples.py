@@ -9,6 +9,7 @@ import re
 from playwright.sync_api import expect
 
 from digitlab.data import samples
+from digitlab.ui.state import sample_button_key
 
 from .browser import BLANK, StreamlitPage
 
@@ -38,7 +39,7 @@ def test_a_sample_is_chosen_with_the_keyboard(app: StreamlitPage) -> None:
     index = 14  # a 7
     sample = samples.gallery()[index]
     # By role: Streamlit keeps a hidden copy of a button with a tooltip, to measure it.
-    app.page.locator(f".st-key-sample_{index - 1}").get_by_role("button").focus()
+    app.page.locator(f".st-key-{sample_button_key(index - 1)}").get_by_role("button").focus()
     sent = app.messages_sent()
     app.page.keyboard.press("Tab")  # Tab goes on to the next sample...
     app.page.keyboard.press("Enter")  # ...and Enter sends it
