@@ -51,7 +51,7 @@ def test_the_cli_refuses_before_loading_anything(tmp_path: Path, capsys):
 
 def test_a_failing_child_process_reports_its_error(tmp_path: Path):
     with pytest.raises(export.ExportError, match="No run 4242"):  # the child's StoreError
-        export.in_child("write", "4242", "tflite", str(tmp_path / "m.tflite"))
+        export.in_child(export._write_in_child, "4242", "tflite", str(tmp_path / "m.tflite"))
 
 
 # --- every format of a small model, measured once for the module ----------------------------

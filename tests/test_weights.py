@@ -141,7 +141,7 @@ def test_a_shipped_runs_final_weights_and_filters_match_keras(model, filters):
 
 def test_an_mlp_has_no_filters_and_the_reader_needs_no_tensorflow():
     code = (
-        "import sys; from digitlab import store, weights; "
+        "import sys; from digitlab import store; from digitlab.analysis import weights; "
         "run = store.shipped_run('mlp'); "
         "assert weights.first_conv_filters(run) is None; "
         "assert len(weights.final_histograms(run)) == 6; "
