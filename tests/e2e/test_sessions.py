@@ -18,8 +18,17 @@ from playwright.sync_api import Browser, Locator, expect
 from digitlab import store
 from digitlab.zoo.config import TrainConfig
 
-from .browser import BLANK, REPO_ROOT, StreamlitPage, new_tab, streamlit_server
-from .test_browser import ONE, choose_model_to_train, clear_button, set_number
+from .browser import (
+    BLANK,
+    ONE,
+    REPO_ROOT,
+    StreamlitPage,
+    choose_model_to_train,
+    clear_button,
+    new_tab,
+    set_number,
+    streamlit_server,
+)
 
 APP_SCRIPT = REPO_ROOT / "streamlit_app.py"
 DRAWING_DEADLINE_S = 1.0  # a drawing session's answer while another session trains
