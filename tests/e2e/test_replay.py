@@ -27,6 +27,8 @@ from digitlab.data.pendigits import (
 
 from .browser import ONE, StreamlitPage, clear_button, new_tab
 
+pytestmark = pytest.mark.slow  # 100 digits drawn point by point: minutes
+
 Stroke = list[list[float]]
 
 PER_CLASS = 10  # 100 digits in all, by the 10 held-out writers

@@ -80,6 +80,7 @@ def stroke_latencies(session: StreamlitPage, count: int) -> list[float]:
     return waits
 
 
+@pytest.mark.slow
 def test_drawing_keeps_answering_while_another_session_trains(browser: Browser, app_url: str):
     """The figures are printed for the README; the hard limit here is a second a drawing."""
     trainer = open_session(browser, app_url)
@@ -137,6 +138,7 @@ def resident_memory_mb(port: int) -> float:
     return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_over_many_predictions(browser: Browser, app_url: str):
     if not Path("/proc/self/status").exists():
         pytest.skip("reading a process's memory needs /proc")
@@ -199,6 +201,7 @@ def redraw(session: StreamlitPage) -> tuple[str, str | None, str]:
     return answer(session)
 
 
+@pytest.mark.slow
 def test_a_sessions_run_is_its_own_and_a_restart_starts_on_the_shipped_model(
     browser: Browser, tmp_path: Path
 ):
