@@ -1,4 +1,5 @@
-# DigitLab's two commands: `make run` and `make test` (each sets up .venv on first use).
+# DigitLab's two commands: `make run` and `make test` (each sets up .venv on first use);
+# `make test-fast` leaves out the tests marked slow, for a quick round while developing.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ ifneq ($(wildcard $(SHARED_MNIST)),)
 export DIGITLAB_DATA_DIR ?= $(SHARED_MNIST)
 endif
 
-.PHONY: run test lint format bench clean
+.PHONY: run test test-fast lint format bench clean
 
 $(BIN)/.installed: requirements.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed: install it, or run 'make PYTHON=/path/to/python3.11 ...'"; exit 1; }
@@ -30,6 +31,11 @@ test: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+test-fast: $(BIN)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check --fix .

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,65 @@ def mnist():
         return load_mnist()
     except DataError as error:
         pytest.skip(f"MNIST is not available: {error}")
+
+
+class TrainedOnce:
+    """Tiny models trained once per test session, into a store of their own (with its own
+    cache), and copied into a test's store on request.
+
+    Training is real (real MNIST, real TensorFlow); a copy is a new run in the test's store
+    with the trained model's bytes, config, curves, metrics and TensorBoard logs, so each
+    test still starts from a fresh store and may change or delete its copy freely.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._sources: dict[str, object] = {}
+        self._last_second: dict[str, int] = {}  # run id -> the second its last copy was made
+
+    def source(self, config):
+        """The session's own run of `config`, trained on first use."""
+        from digitlab import store
+        from digitlab.training.progress import TRAINED
+        from digitlab.training.train import train
+
+        if config.key() not in self._sources:
+            result = train(config, root=self.root)
+            assert result.status == TRAINED, result.message
+            self._sources[config.key()] = store.get_run(result.run.id, self.root)
+        return self._sources[config.key()]
+
+    def copy(self, config, owner: str | None = None, root: Path | None = None):
+        """A new run of `config` in `root` (the test's store by default), owned by `owner`."""
+        from digitlab import store
+
+        source = self.source(config)
+        history, batches = store.curves(source, self.root)
+        logs = store.new_logs_dir(root)
+        shutil.copytree(source.path / store.LOGS_FOLDER, logs, dirs_exist_ok=True)
+        # Caches key a run by its id and the second it was saved (Run.version_key), not by
+        # its store: two copies with the same id in one second would share them.
+        stored = store.list_runs(root=root, include_shipped=False)
+        next_id = str(max((int(run.id) for run in stored), default=0) + 1)
+        while int(time.time()) == self._last_second.get(next_id):
+            time.sleep(0.05)
+        run = store.save_run(
+            source.model_file.read_bytes(),
+            source.config,
+            history,
+            source.metrics,
+            seconds=source.seconds,
+            batches=batches,
+            owner=owner,
+            root=root,
+            logs=logs,
+        )
+        self._last_second[run.id] = int(run.created_at)
+        return run
+
+
+@pytest.fixture(scope="session")
+def trained_once(tmp_path_factory: pytest.TempPathFactory, mnist) -> TrainedOnce:
+    """Tiny runs trained once per session; `trained_once.copy(config)` puts one in this
+    test's store."""
+    return TrainedOnce(tmp_path_factory.mktemp("trained-once"))

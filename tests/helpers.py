@@ -1,9 +1,11 @@
-"""What many tests share: the app under AppTest, the command line, a free port and a
-server's health wait, and a digit drawn the way the canvas returns it."""
+"""What many tests share: the app under AppTest, the command line (in a process of its own
+or in this one), a free port and a server's health wait, a digit drawn the way the canvas
+returns it, and the tiny training config that conftest's `trained_once` trains once."""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import socket
 import subprocess
@@ -20,10 +22,13 @@ from streamlit.testing.v1 import AppTest
 
 from digitlab.ui.canvas import CANVAS_SIZE
 from digitlab.ui.state import INJECTED_IMAGE, MODEL_KEY
+from digitlab.zoo.config import TrainConfig
 from digitlab.zoo.registry import DEFAULT_MODEL
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP = str(REPO_ROOT / "streamlit_app.py")
+# The run most tests need: the 20x20 network, one epoch on 500 images (a few seconds).
+TINY = TrainConfig(model="tiny20", epochs=1, train_samples=500)
 PAGES = {
     name: f"digitlab/ui/pages/{name}.py"
     for name in ("draw", "runs", "evaluate", "export", "my_digits")
@@ -58,6 +63,31 @@ def run_cli(*args: str, store: Path, timeout: float = 300) -> subprocess.Complet
         text=True,
         timeout=timeout,
     )
+
+
+def cli(*args: str, store: Path) -> subprocess.CompletedProcess:
+    """`python -m digitlab ARGS` run in this process (`digitlab.cli.main`) on a given
+    model store: for what a command does, where the process itself is not what is tested.
+
+    Answers as run_cli does: the exit status, stdout and stderr. An exception the command
+    does not catch is raised here (a user would have seen a traceback)."""
+    from digitlab.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.environ.get("DIGITLAB_STORE_DIR")
+    os.environ["DIGITLAB_STORE_DIR"] = str(store)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as stopped:  # argparse: --help, or a bad option
+                code = stopped.code or 0 if isinstance(stopped.code, int | None) else 1
+    finally:
+        if previous is None:
+            del os.environ["DIGITLAB_STORE_DIR"]
+        else:
+            os.environ["DIGITLAB_STORE_DIR"] = previous
+    return subprocess.CompletedProcess(["digitlab", *args], code, out.getvalue(), err.getvalue())
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from helpers import run_cli
+from helpers import cli, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,8 +64,8 @@ def test_every_kind_of_bad_image_gets_its_own_clear_line(tmp_path, private_store
 
 
 def test_a_diverging_run_says_so_and_stores_nothing(mnist, private_store):
-    done = run_cli("train", "--model", "regression", "--optimizer", "sgd", "--lr", "1.0",
-                   "--epochs", "2", "--samples", "2000", "--json", store=private_store)  # fmt: skip
+    done = cli("train", "--model", "regression", "--optimizer", "sgd", "--lr", "1.0",
+               "--epochs", "2", "--samples", "2000", "--json", store=private_store)  # fmt: skip
     assert done.returncode == 1
     summary = json.loads(done.stdout)
     assert summary["status"] == "diverged" and "NaN" in summary["message"]
@@ -83,9 +83,9 @@ def test_a_corrupt_run_is_a_clear_error_and_the_default_still_answers(tmp_path, 
     run.model_file.write_bytes(b"not a keras file")
     image = tmp_path / "blank.png"
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(image)
-    broken = run_cli("predict", "--run", run.id, "--json", str(image), store=private_store)
+    broken = cli("predict", "--run", run.id, "--json", str(image), store=private_store)
     assert broken.returncode == 1 and f"error: Cannot load run {run.id}" in broken.stderr
     assert "Traceback" not in broken.stderr
-    done = run_cli("predict", "--model", "mlp_small", "--json", str(image), store=private_store)
+    done = cli("predict", "--model", "mlp_small", "--json", str(image), store=private_store)
     assert done.returncode == 0, done.stderr[-1500:]
     assert json.loads(done.stdout)["abstained"] is True

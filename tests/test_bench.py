@@ -6,9 +6,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from digitlab.data import handdrawn
+from digitlab.data.pendigits import default_pendigits_path
+
 ROOT = Path(__file__).resolve().parents[1]
+# The drawn sets the bench trains and measures on (handdrawn's cache names them so).
+CACHED_SETS = ("pen-train-alpha", "pen-train-variants-0", "not-digits-train", "pen-tune-alpha",
+               "pen-tune-variants-0", "pen-test-alpha")  # fmt: skip
 
 
+@pytest.mark.slow
 def test_bench_quick_reports_every_figure(mnist, private_store):
     done = subprocess.run(
         [sys.executable, "-m", "digitlab", "bench", "--quick", "--json"],
@@ -28,7 +37,15 @@ def test_bench_quick_reports_every_figure(mnist, private_store):
     assert 0 < prediction["direct_ms"]["p50"] <= prediction["direct_ms"]["p95"]
     assert prediction["model_predict_ms"]["p50"] > 0
     assert results["cold_start_seconds"] > 0 and results["peak_memory_mb"] > 100
-    assert results["drawings_seconds"] >= 0  # the pen digits were drawn or found cached
+    drawn = results["drawings_seconds"]
+    if default_pendigits_path() is None:
+        assert drawn is None  # nothing to draw from
+    else:  # drawn, or found cached: either way every set the bench uses is in the cache now
+        assert drawn is not None and drawn >= 0
+        prefix = f"drawings-g{handdrawn.GENERATION}-"
+        cached = [path.name for path in handdrawn.cache_dir().glob(f"{prefix}*.npz")]
+        for name in CACHED_SETS:
+            assert any(file.startswith(f"{prefix}{name}-") for file in cached), (name, cached)
     if results["digitnet"].get("pendigits_accuracy") is not None:
         assert 0.3 < results["digitnet"]["pendigits_accuracy"] <= 1
     assert not list(private_store.glob("runs/*"))  # the bench trains into a throw-away store

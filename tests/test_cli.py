@@ -1,4 +1,5 @@
-"""The command line, run as a user runs it: `python -m digitlab ...` in a subprocess."""
+"""The command line: `python -m digitlab ...` in a process of its own where the process is
+what is tested (its exit status, what it imports), else its `main` run in this process."""
 
 import json
 import subprocess
@@ -16,7 +17,7 @@ from digitlab.data.pendigits import (
     sample_balanced,
 )
 
-from helpers import REPO_ROOT, run_cli
+from helpers import REPO_ROOT, cli, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,15 +99,15 @@ def test_predict_all_good_exits_zero_and_temperature_flattens(images, private_st
 
 
 def test_a_trained_run_is_listed_used_promoted_and_deleted(mnist, images, private_store):
-    trained = run_cli("train", "--model", "tiny20", "--epochs", "1", "--samples", "500",
-                      "--json", store=private_store)  # fmt: skip
+    trained = cli("train", "--model", "tiny20", "--epochs", "1", "--samples", "500", "--json",
+                  store=private_store)  # fmt: skip
     assert trained.returncode == 0, trained.stderr
     summary = json.loads(trained.stdout)
     assert summary["status"] == "trained" and 0 < summary["metrics"]["accuracy"] <= 1
     run_id = summary["run"]
 
     def models() -> dict[str, dict]:
-        listed = run_cli("models", "--json", store=private_store)
+        listed = cli("models", "--json", store=private_store)
         return {row["name"]: row for row in json.loads(listed.stdout)}
 
     rows = models()
@@ -115,37 +116,37 @@ def test_a_trained_run_is_listed_used_promoted_and_deleted(mnist, images, privat
     assert rows["tiny20"]["available"] == "shipped"  # training changes no default
     assert rows["mlp"]["available"] == "shipped" and rows["mlp"]["test_accuracy"] > 0.97
 
-    listed = json.loads(run_cli("runs", "list", "--model", "tiny20", "--json",
-                                store=private_store).stdout)  # fmt: skip
+    listed = json.loads(cli("runs", "list", "--model", "tiny20", "--json",
+                            store=private_store).stdout)  # fmt: skip
     assert [row["id"] for row in listed] == [run_id, "tiny20"]
     assert listed[0]["changed"] == {"epochs": 1, "train_samples": 500}  # from tiny20's recipe
     assert [row["default"] for row in listed] == [False, True]
-    shown = json.loads(run_cli("runs", "show", run_id, "--json", store=private_store).stdout)
+    shown = json.loads(cli("runs", "show", run_id, "--json", store=private_store).stdout)
     assert shown["config"]["epochs"] == 1 and len(shown["history"]["loss"]) == 1
 
-    by_run = run_cli("predict", "--run", run_id, "--json", str(images["four_alpha"]),
+    by_run = cli("predict", "--run", run_id, "--json", str(images["four_alpha"]),
+                 store=private_store)  # fmt: skip
+    by_default = cli("predict", "--model", "tiny20", "--json", str(images["four_alpha"]),
                      store=private_store)  # fmt: skip
-    by_default = run_cli("predict", "--model", "tiny20", "--json", str(images["four_alpha"]),
-                         store=private_store)  # fmt: skip
     assert by_run.returncode == 0 and by_default.returncode == 0
     assert json.loads(by_run.stdout) != json.loads(by_default.stdout)  # two different models
 
-    promoted = run_cli("runs", "promote", run_id, store=private_store)
+    promoted = cli("runs", "promote", run_id, store=private_store)
     assert promoted.returncode == 0 and "new sessions" in promoted.stdout
     assert models()["tiny20"]["available"] == "promoted"
     assert models()["tiny20"]["run"] == run_id
-    after = run_cli("predict", "--model", "tiny20", "--json", str(images["four_alpha"]),
-                    store=private_store)  # fmt: skip
+    after = cli("predict", "--model", "tiny20", "--json", str(images["four_alpha"]),
+                store=private_store)  # fmt: skip
     assert json.loads(after.stdout) == json.loads(by_run.stdout)
 
-    assert run_cli("runs", "delete", run_id, store=private_store).returncode == 0
+    assert cli("runs", "delete", run_id, store=private_store).returncode == 0
     assert models()["tiny20"]["available"] == "shipped"
-    gone = run_cli("runs", "show", run_id, store=private_store)
+    gone = cli("runs", "show", run_id, store=private_store)
     assert gone.returncode == 1 and f"No run {run_id}" in gone.stderr
 
 
 def test_runs_of_the_shipped_models_cannot_be_deleted(private_store):
-    done = run_cli("runs", "delete", "digitnet", store=private_store)
+    done = cli("runs", "delete", "digitnet", store=private_store)
     assert done.returncode == 1 and "shipped run" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -182,13 +183,13 @@ def test_the_commands_write_nothing_into_the_checkout(mnist, images, private_sto
         ["export", "--model", "tiny20", "--format", "keras", "--out", str(tmp_path / "t.keras")],
         ["train", "--model", "tiny20", "--epochs", "1", "--samples", "300"],
     ):
-        done = run_cli(*args, store=private_store)
+        done = cli(*args, store=private_store)
         assert done.returncode == 0, (args, done.stderr[-800:])
     assert status() == before
     assert list((private_store / "cache" / "evaluation").iterdir())  # the caches went here
 
 
 def test_bad_settings_get_one_clear_line(private_store):
-    done = run_cli("train", "--model", "mlp", "--epochs", "0", store=private_store)
+    done = cli("train", "--model", "mlp", "--epochs", "0", store=private_store)
     assert done.returncode == 2
     assert "epochs must be between 1 and 100" in done.stderr and "Traceback" not in done.stderr

@@ -23,6 +23,7 @@ from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE
 from helpers import (
     PAGES,
     api_server,
+    cli,
     drawn_seven,
     metric,
     new_app,
@@ -121,13 +122,13 @@ def test_it_exports_as_one_file_that_agrees(made, mnist, tmp_path: Path, monkeyp
 
 
 def test_the_cli_makes_lists_and_refuses(tmp_path: Path):
-    made = run_cli("ensemble", "mlp_small", "mlp", "--json", store=tmp_path)
+    made = cli("ensemble", "mlp_small", "mlp", "--json", store=tmp_path)
     assert made.returncode == 0, made.stderr
     row = json.loads(made.stdout)
     assert row["model"] == ENSEMBLE and [m["id"] for m in row["members"]] == ["mlp_small", "mlp"]
-    listed = run_cli("runs", "list", "--model", ENSEMBLE, "--json", store=tmp_path)
+    listed = cli("runs", "list", "--model", ENSEMBLE, "--json", store=tmp_path)
     assert [r["id"] for r in json.loads(listed.stdout)] == [row["id"]]
-    refused = run_cli("ensemble", "mlp", "regression", store=tmp_path)
+    refused = cli("ensemble", "mlp", "regression", store=tmp_path)
     assert refused.returncode == 1 and "predicts a number" in refused.stderr
     none_yet = run_cli("predict", "--model", ENSEMBLE, "x.png", store=tmp_path / "empty")
     assert none_yet.returncode == 1 and "No ensemble yet" in none_yet.stderr

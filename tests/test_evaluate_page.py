@@ -10,7 +10,7 @@ from digitlab.analysis.evaluate import evaluate_run
 from digitlab.ui.explain import VIEWS
 from digitlab.ui.temperature import DEFAULT_TEMPERATURE, nearest_stop
 
-from helpers import drawn_seven, open_page
+from helpers import TINY, drawn_seven, open_page
 from helpers import new_app as unstarted_app
 
 
@@ -58,11 +58,8 @@ def test_the_evaluate_page_shows_the_regression_model(mnist):
     assert any("closest to" in caption.value for caption in app.caption)
 
 
-def test_the_evaluate_page_follows_the_sessions_chosen_run(mnist):
-    from digitlab.training.train import train
-    from digitlab.zoo.config import TrainConfig
-
-    run = train(TrainConfig(model="tiny20", epochs=1, train_samples=500), owner=None).run
+def test_the_evaluate_page_follows_the_sessions_chosen_run(mnist, trained_once):
+    run = trained_once.copy(TINY)
     app = unstarted_app("tiny20")
     app.session_state["run_for_tiny20"] = run.id
     app = open_page(app.run(), "evaluate")
@@ -106,11 +103,8 @@ def test_the_regression_model_has_the_slider_disabled_with_a_reason():
     assert not [button for button in app.button if button.key == "use_calibrated_temperature"]
 
 
-def test_a_run_without_a_fitted_temperature_says_where_to_fit_it(mnist):
-    from digitlab.training.train import train
-    from digitlab.zoo.config import TrainConfig
-
-    run = train(TrainConfig(model="tiny20", epochs=1, train_samples=500), owner=None).run
+def test_a_run_without_a_fitted_temperature_says_where_to_fit_it(mnist, trained_once):
+    run = trained_once.copy(TINY)
     app = unstarted_app("tiny20")
     app.session_state["run_for_tiny20"] = run.id
     app.run()

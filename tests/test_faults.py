@@ -8,16 +8,32 @@ import time
 from pathlib import Path
 
 from digitlab import store
-from digitlab.training.train import train
 from digitlab.zoo.config import TrainConfig
 
-from helpers import new_app
+from helpers import TINY, new_app
 
 ROOT = Path(__file__).resolve().parents[1]
+START_TIMEOUT_S = 180  # start-up, TensorFlow's import and 60,000 images, on a busy machine
 
 
-def test_sigkill_in_the_middle_of_training_leaves_no_half_written_model(mnist, private_store):
-    before = train(TrainConfig(model="tiny20", epochs=1, train_samples=500)).run
+def wait_until_training(process: subprocess.Popen, root: Path) -> None:
+    """Wait until the process is into its epochs: its TensorBoard writer has made its file.
+
+    train() makes the run's logs folder (named after the process) before loading any data,
+    and Keras's callbacks make the event file in its train/ folder as fit() begins.
+    """
+    deadline = time.monotonic() + START_TIMEOUT_S
+    pattern = f"{process.pid}-*/train/events.out.tfevents.*"
+    while not list((root / store.LOGS_TEMP_FOLDER).glob(pattern)):
+        assert process.poll() is None, f"the run ended (exit {process.returncode}) before training"
+        assert time.monotonic() < deadline, f"no training began within {START_TIMEOUT_S} s"
+        time.sleep(0.1)
+
+
+def test_sigkill_in_the_middle_of_training_leaves_no_half_written_model(
+    mnist, private_store, trained_once
+):
+    before = trained_once.copy(TINY)
     env = {**os.environ, "DIGITLAB_STORE_DIR": str(private_store)}
     process = subprocess.Popen(
         [
@@ -37,10 +53,12 @@ def test_sigkill_in_the_middle_of_training_leaves_no_half_written_model(mnist, p
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(12)  # past start-up, into the epochs
-    assert process.poll() is None, "the run ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    try:
+        wait_until_training(process, private_store)  # past start-up, into the epochs
+        assert process.poll() is None, "the run ended before it could be killed"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
 
     runs = store.list_runs(include_shipped=False)
     assert [run.id for run in runs] == [before.id]  # nothing new, nothing partial

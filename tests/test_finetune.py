@@ -67,6 +67,7 @@ def wait(job, timeout_s: float = 240) -> None:
     assert job.finished, f"the fine-tune did not finish in {timeout_s} s: {job.snapshot()}"
 
 
+@pytest.mark.slow
 def test_fine_tuning_learns_a_slant_and_keeps_mnist(private_store, mnist, slanted_sets):
     mine, unseen = slanted_sets
     for image, label in zip(mine.images, mine.labels, strict=True):

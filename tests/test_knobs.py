@@ -25,7 +25,7 @@ from digitlab.zoo.builders import build_model
 from digitlab.zoo.config import ConfigError, TrainConfig
 from digitlab.zoo.knobs import CLI, FORM, KNOBS, MORE, NOT_KNOBS, Knob
 
-from helpers import new_app, run_cli
+from helpers import cli, new_app
 
 
 def config(**changes) -> TrainConfig:
@@ -118,7 +118,7 @@ def test_keeping_the_best_epoch_stores_its_weights(mnist):
 
 
 def test_every_knob_is_a_train_flag_with_its_range(private_store):
-    helped = run_cli("train", "--help", store=private_store)
+    helped = cli("train", "--help", store=private_store)
     for flag in (
         "--momentum",
         "--nesterov",
@@ -139,7 +139,7 @@ def test_every_knob_is_a_train_flag_with_its_range(private_store):
         "--clean-epochs",
     ):
         assert flag in helped.stdout, flag
-    done = run_cli("train", "--model", "mlp_small", "--l2", "5", store=private_store)
+    done = cli("train", "--model", "mlp_small", "--l2", "5", store=private_store)
     assert done.returncode != 0
     assert "l2 must be between 0 and 0.1" in done.stdout + done.stderr
 

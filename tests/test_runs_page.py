@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 
 from digitlab import store
-from digitlab.training.train import train
 from digitlab.zoo.builders import build_model
 from digitlab.zoo.config import TrainConfig
 
-from helpers import drawn_seven, metric, new_app, open_page
+from helpers import TINY, drawn_seven, metric, new_app, open_page
 
 ME = "session-under-test"
 
@@ -26,15 +25,13 @@ def my_app(model: str = "tiny20", drawing=None):
 
 
 @pytest.fixture
-def two_runs(mnist) -> list[store.Run]:
-    return [
-        train(TrainConfig(model="tiny20", epochs=epochs, train_samples=500), owner=ME).run
-        for epochs in (1, 2)
-    ]
+def two_runs(trained_once) -> list[store.Run]:
+    """This session's tiny20 runs of one and two epochs, in this test's store."""
+    return [trained_once.copy(TINY.replace(epochs=epochs), owner=ME) for epochs in (1, 2)]
 
 
-def test_the_runs_page_lists_compares_uses_and_deletes(two_runs):
-    other = train(TrainConfig(model="tiny20", epochs=1, train_samples=600), owner="someone").run
+def test_the_runs_page_lists_compares_uses_and_deletes(two_runs, trained_once):
+    other = trained_once.copy(TINY.replace(train_samples=600), owner="someone")
     app = open_page(my_app().run(), "runs")
     assert not app.exception
     assert len(app.dataframe[0].value) == 2 + 8  # every model's shipped run, and mine

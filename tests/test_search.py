@@ -22,7 +22,7 @@ from digitlab.training.search import (
 from digitlab.training.search_space import expected_seconds, seconds_per_trial
 from digitlab.zoo.config import ConfigError, TrainConfig
 
-from helpers import new_app, run_cli
+from helpers import cli, new_app
 
 ME = "session-under-test"
 # A trial that trains in a couple of seconds: the 20x20 network on 500 images, one epoch.
@@ -118,14 +118,14 @@ def test_the_time_budget_stops_the_running_trial(mnist, private_store):
 
 def test_the_cli_search_prints_its_trials_as_json(mnist, private_store):
     args = ["search", "--model", "tiny20", "--trials", "1", "--epochs", "1", "--samples", "500"]
-    result = run_cli(*args, "--batch-sizes", "64", "--json", store=private_store)
+    result = cli(*args, "--batch-sizes", "64", "--json", store=private_store)
     assert result.returncode == 0, result.stderr
     snapshot = json.loads(result.stdout)
     assert snapshot["status"] == "finished" and len(snapshot["rows"]) == 1
     run_id = snapshot["best"]["run"]
     assert store.get_run(run_id, root=private_store).owner is None  # the command line's
 
-    refused = run_cli("search", "--trials", "60", store=private_store)
+    refused = cli("search", "--trials", "60", store=private_store)
     assert refused.returncode == 2 and "1 to 50 trials" in refused.stderr
 
 

@@ -9,6 +9,8 @@ from digitlab.training.progress import CACHED, DIVERGED, STOPPED, TRAINED
 from digitlab.training.train import train
 from digitlab.zoo.config import TrainConfig
 
+from helpers import TINY
+
 QUICK = dict(epochs=2, train_samples=2000, batch_size=64)
 
 
@@ -28,15 +30,14 @@ def test_a_tiny_run_lowers_the_loss_and_is_stored(mnist):
     assert batches[-1]["position"] == pytest.approx(2.0)
 
 
-def test_a_config_trained_before_comes_from_the_cache(mnist):
-    config = TrainConfig(model="tiny20", epochs=1, train_samples=500)
-    first = train(config)
+def test_a_config_trained_before_comes_from_the_cache(mnist, trained_once):
+    first = trained_once.copy(TINY)  # trained (TRAINED) once this session, stored here
     events = []
-    second = train(config, on_progress=events.append)
-    assert (first.status, second.status) == (TRAINED, CACHED)
+    second = train(TINY, on_progress=events.append)
+    assert second.status == CACHED
     assert events == []  # no batch ran
-    assert second.run.id == first.run.id
-    assert second.run.metrics == first.run.metrics
+    assert second.run.id == first.id
+    assert second.run.metrics == first.metrics
 
 
 def test_stop_is_obeyed_within_one_batch_and_stores_nothing(mnist):

@@ -1,11 +1,14 @@
-"""What the browser tests share: a Streamlit server in a subprocess and a page driver.
+"""What the browser tests share: a Streamlit server in a subprocess, a page driver, and the
+helpers for DigitLab's own controls (Clear, a selectbox, the sidebar's training form).
 
-Kept out of conftest.py so the tests can import the driver by name for their type hints.
+Kept out of conftest.py so the tests can import the driver by name for their type hints;
+test modules import from here, never from one another.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -22,6 +25,8 @@ SERVER_START_TIMEOUT_S = 60.0
 RUN_TIMEOUT_MS = 30_000  # one script run; the first one loads TensorFlow and a model
 QUIET_MS = 150  # nothing sent or received for this long after a run: the app has settled
 BLANK = "—"  # what the Prediction metric reads before anything is drawn
+# A plain "1": a straight down-stroke in the middle of the 280x280 canvas.
+ONE = [[[140.0, 50.0 + 20.0 * step] for step in range(10)]]
 # Wide enough for the sidebar and the Draw page's three columns side by side: at 1400 px
 # the canvas column is narrower than the 280-px canvas, which then loses its right edge.
 VIEWPORT = {"width": 1600, "height": 1000}
@@ -350,3 +355,43 @@ class StreamlitPage:
             timeout=RUN_TIMEOUT_MS,
         )
         self.wait_until_quiet()
+
+
+# --- DigitLab's controls -------------------------------------------------------------------
+
+
+def clear_button(app: StreamlitPage) -> Locator:
+    return app.page.get_by_role("button", name="Clear", exact=True)
+
+
+def choose_option(page: Page, combobox: Locator, option: re.Pattern[str]) -> None:
+    """Open a selectbox and click the option whose accessible name matches."""
+    for _ in range(3):
+        # Right after a rerun that changed its value, the first click on a selectbox can
+        # leave it closed (seen after a training job ends); a second one opens it.
+        combobox.click()
+        try:
+            expect(combobox).to_have_attribute("aria-expanded", "true", timeout=2_000)
+            break
+        except AssertionError:
+            continue
+    page.get_by_role("option", name=option).click()
+
+
+def choose_model_to_train(app: StreamlitPage, model: str) -> Locator:
+    """Pick a model in the sidebar form and wait for the rerun that fills in its recipe.
+
+    Typing into the form before that rerun lands races it: the recipe's value can be
+    merged into what was typed (20 became 520 once)."""
+    combobox = app.page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model to train")
+    choose_option(app.page, combobox, re.compile(f"^{model}$"))
+    expect(combobox).to_have_value(model)
+    app.wait_until_quiet()
+    return combobox
+
+
+def set_number(field: Locator, value: int) -> None:
+    # Tab commits the value by blurring; Enter would submit the surrounding form.
+    field.fill(str(value))
+    field.press("Tab")
+    expect(field).to_have_value(str(value))

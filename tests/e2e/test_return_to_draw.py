@@ -6,9 +6,8 @@ import re
 
 from playwright.sync_api import expect
 
-from .browser import BLANK, StreamlitPage
+from .browser import BLANK, ONE, StreamlitPage
 
-ONE = [[[140.0, 50.0 + 20.0 * step] for step in range(10)]]
 ACROSS = [[[60.0, 140.0], [220.0, 140.0]]]
 
 

@@ -18,8 +18,17 @@ from playwright.sync_api import Browser, Locator, expect
 from digitlab import store
 from digitlab.zoo.config import TrainConfig
 
-from .browser import BLANK, REPO_ROOT, StreamlitPage, new_tab, streamlit_server
-from .test_browser import ONE, choose_model_to_train, clear_button, set_number
+from .browser import (
+    BLANK,
+    ONE,
+    REPO_ROOT,
+    StreamlitPage,
+    choose_model_to_train,
+    clear_button,
+    new_tab,
+    set_number,
+    streamlit_server,
+)
 
 APP_SCRIPT = REPO_ROOT / "streamlit_app.py"
 DRAWING_DEADLINE_S = 1.0  # a drawing session's answer while another session trains
@@ -71,6 +80,7 @@ def stroke_latencies(session: StreamlitPage, count: int) -> list[float]:
     return waits
 
 
+@pytest.mark.slow
 def test_drawing_keeps_answering_while_another_session_trains(browser: Browser, app_url: str):
     """The figures are printed for the README; the hard limit here is a second a drawing."""
     trainer = open_session(browser, app_url)
@@ -128,6 +138,7 @@ def resident_memory_mb(port: int) -> float:
     return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_over_many_predictions(browser: Browser, app_url: str):
     if not Path("/proc/self/status").exists():
         pytest.skip("reading a process's memory needs /proc")
@@ -190,6 +201,7 @@ def redraw(session: StreamlitPage) -> tuple[str, str | None, str]:
     return answer(session)
 
 
+@pytest.mark.slow
 def test_a_sessions_run_is_its_own_and_a_restart_starts_on_the_shipped_model(
     browser: Browser, tmp_path: Path
 ):
