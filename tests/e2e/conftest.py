@@ -75,3 +75,36 @@ def app(browser: Browser, app_url: str) -> Iterator[StreamlitPage]:
     driver.open(app_url)
     yield driver
     page.context.close()
+
+
+def _close_tabs_opened_since(request: pytest.FixtureRequest, before: set[int]) -> None:
+    browser = request.getfixturevalue("browser")
+    for context in browser.contexts:
+        if id(context) not in before:
+            context.close()
+
+
+def _open_tabs(request: pytest.FixtureRequest) -> set[int] | None:
+    """The browser's open contexts now, or None when this test uses no browser."""
+    if "browser" not in request.fixturenames:
+        return None
+    return {id(context) for context in request.getfixturevalue("browser").contexts}
+
+
+# A tab left open keeps its Streamlit session alive: a websocket, reruns, and a renderer
+# at a third of a core, taken from every test after it. Whatever a test (or a module's
+# fixture) opened is closed when it ends.
+@pytest.fixture(autouse=True)
+def close_the_tests_tabs(request: pytest.FixtureRequest) -> Iterator[None]:
+    before = _open_tabs(request)
+    yield
+    if before is not None:
+        _close_tabs_opened_since(request, before)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def close_the_modules_tabs(request: pytest.FixtureRequest) -> Iterator[None]:
+    before = _open_tabs(request)
+    yield
+    if before is not None:
+        _close_tabs_opened_since(request, before)
