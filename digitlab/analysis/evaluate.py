@@ -186,7 +186,7 @@ def save_cache(evaluation: Evaluation, run: store.Run) -> Path:
     np.save(buffer, evaluation.outputs.astype(np.float32))
     atomic.write_bytes(folder / OUTPUTS_FILE, buffer.getvalue())
     atomic.write_text(folder / EVALUATION_FILE, json.dumps(evaluation.to_json(), indent=1))
-    _temperatures[run.version_key] = evaluation.summary.get("temperature")
+    _temperatures[run.cache_key] = evaluation.summary.get("temperature")
     return folder
 
 
@@ -203,7 +203,8 @@ def load_cache(run: store.Run) -> Evaluation | None:
     return Evaluation(summary, outputs.astype(np.float64), labels, cached=True)
 
 
-# Run version -> its fitted temperature (None: not evaluated yet); read from disk once.
+# Run (its cache key: two stores may both have a "run 1") -> its fitted temperature (None:
+# not evaluated yet); read from disk once.
 _temperatures: dict[str, float | None] = {}
 
 
@@ -214,10 +215,10 @@ def calibrated_temperature(run: store.Run) -> float | None:
     Draw page can show it on every rerun; None when the run was not evaluated yet (an
     evaluation in this process fills it in) or is a regression model.
     """
-    if run.version_key not in _temperatures:
+    if run.cache_key not in _temperatures:
         summary = _read_summary(run)
-        _temperatures[run.version_key] = summary.get("temperature") if summary else None
-    return _temperatures[run.version_key]
+        _temperatures[run.cache_key] = summary.get("temperature") if summary else None
+    return _temperatures[run.cache_key]
 
 
 def evaluate_run(run: store.Run) -> Evaluation:
