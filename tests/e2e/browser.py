@@ -1,5 +1,5 @@
-"""What the browser tests share: a Streamlit server in a subprocess, a page driver, and the
-helpers for DigitLab's own controls (Clear, a selectbox, the sidebar's training form).
+"""What the browser tests share: a page driver, and the helpers for DigitLab's own controls
+(Clear, a selectbox, the sidebar's training form). The server they drive: server.py.
 
 Kept out of conftest.py so the tests can import the driver by name for their type hints;
 test modules import from here, never from one another.
@@ -7,21 +7,12 @@ test modules import from here, never from one another.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
 
 from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from helpers import free_port, wait_until_healthy
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVER_START_TIMEOUT_S = 60.0
 RUN_TIMEOUT_MS = 30_000  # one script run; the first one loads TensorFlow and a model
 QUIET_MS = 150  # nothing sent or received for this long after a run: the app has settled
 BLANK = "—"  # what the Prediction metric reads before anything is drawn
@@ -94,6 +85,22 @@ canvas => {
 }
 """
 
+# A stroke as page events rather than browser input (see StreamlitPage's `scripted_pen`):
+# the canvas's drawing library starts a path on mousedown on the canvas, extends it on each
+# mousemove and ends it on a mouseup anywhere in the document. Points are canvas pixels.
+SCRIPTED_PEN_JS = """
+(canvas, [kind, points]) => {
+  const box = canvas.getBoundingClientRect();
+  const fire = (target, type, [x, y], buttons) => target.dispatchEvent(new MouseEvent(type, {
+    bubbles: true, cancelable: true, composed: true, view: window, button: 0, buttons,
+    clientX: box.left + x, clientY: box.top + y,
+  }));
+  if (kind === 'up') { fire(document, 'mouseup', points[0], 0); return; }
+  fire(canvas, 'mousedown', points[0], 1);
+  for (const point of points.slice(1)) fire(canvas, 'mousemove', point, 1);
+}
+"""
+
 READ_METRIC_JS = """
 (label) => {
   for (const metric of document.querySelectorAll('[data-testid="stMetric"]')) {
@@ -145,58 +152,25 @@ LATENCY_PROBE_JS = f"""
 """
 
 
-@contextmanager
-def streamlit_server(script: Path, work_dir: Path) -> Iterator[str]:
-    """Run `streamlit run script` from the repo root on a free port; yield its URL.
-
-    The server gets its own model store under work_dir, so training in a test never
-    touches the user's ~/.digitlab; its output goes to a file there (a pipe nobody reads
-    would fill up and stall the server).
-    """
-    store = work_dir / "store"
-    store.mkdir(parents=True, exist_ok=True)
-    log_path = work_dir / "server.log"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DIGITLAB_STORE_DIR": str(store), "PYTHONUNBUFFERED": "1"}
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(script),
-        "--server.headless", "true",
-        "--server.address", "127.0.0.1",
-        "--server.port", str(port),
-        "--server.fileWatcherType", "none",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
-    try:
-        wait_until_healthy(
-            f"{url}/_stcore/health",
-            process,
-            SERVER_START_TIMEOUT_S,
-            log=lambda: log_path.read_text(errors="replace"),
-        )
-        yield url
-    finally:
-        process.terminate()
-        try:
-            # The app stops a running training job on exit, which can take a few seconds.
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def new_tab(browser: Browser) -> Page:
     """A tab in a context of its own: a fresh Streamlit session with no shared state."""
     return browser.new_context(viewport=VIEWPORT).new_page()
 
 
 class StreamlitPage:
-    """Drives one browser tab of a Streamlit app that has a canvas and a Prediction metric."""
+    """Drives one browser tab of a Streamlit app that has a canvas and a Prediction metric.
 
-    def __init__(self, page: Page) -> None:
+    The pen is the browser's own mouse input by default: each point a separate input event,
+    about one a frame (~19 ms). With `scripted_pen`, a stroke is dispatched as page events in
+    one go (~40 ms for 40 points): the canvas draws the same path and the app gets the same
+    message, but the browser's input routing is skipped. The long handwriting replay uses
+    it; the tests about the canvas itself keep the real mouse.
+    """
+
+    def __init__(self, page: Page, scripted_pen: bool = False) -> None:
         self.page = page
+        self.scripted_pen = scripted_pen
+        self._pen_at: list[float] = [0.0, 0.0]
         page.add_init_script(RUN_WATCHER_JS)
 
     # --- waiting for the app -------------------------------------------------------------
@@ -280,20 +254,31 @@ class StreamlitPage:
         canvas = self.canvas()
         # Under load the canvas can take a moment to appear after a page switch.
         canvas.wait_for(state="visible", timeout=RUN_TIMEOUT_MS)
+        # Playwright wants plain floats, not numpy scalars.
+        points = [[float(x), float(y)] for x, y in points]
+        self._pen_at = points[-1]
+        if self.scripted_pen:
+            canvas.evaluate(SCRIPTED_PEN_JS, ["down", points])
+            return
         box = canvas.bounding_box()
         assert box is not None, "the canvas is not visible"
         left, top = box["x"], box["y"]
-        # Playwright wants plain floats, not numpy scalars.
-        first_x, first_y = (float(value) for value in points[0])
-        self.page.mouse.move(left + first_x, top + first_y)
+        self.page.mouse.move(left + points[0][0], top + points[0][1])
         self.page.mouse.down()
         for x, y in points[1:]:
-            self.page.mouse.move(left + float(x), top + float(y), steps=steps)
+            self.page.mouse.move(left + x, top + y, steps=steps)
+
+    def lift_pen(self) -> None:
+        """End the stroke that draw_stroke left going."""
+        if self.scripted_pen:
+            self.canvas().evaluate(SCRIPTED_PEN_JS, ["up", [self._pen_at]])
+        else:
+            self.page.mouse.up()
 
     def draw_stroke(self, points: Sequence[Sequence[float]], steps: int = 1) -> None:
         """Press at the first point, move through the rest, and keep the pen down.
 
-        The caller lifts the pen (page.mouse.up()), so it can arm a probe just before.
+        The caller lifts the pen (lift_pen()), so it can arm a probe just before.
         A canvas that has just appeared can take a moment before it draws; a stroke
         that left no ink is lifted and drawn again, as a person would.
         """
@@ -301,19 +286,26 @@ class StreamlitPage:
             self._trace(points, steps)
             if self.ink_while_drawing() > 0:
                 return
-            self.page.mouse.up()
+            self.lift_pen()
             print("e2e: the canvas took no ink from a stroke; drawing it again")
             self.page.wait_for_timeout(100)
         raise AssertionError("the canvas takes no strokes")
 
+    def stroke(self, points: Sequence[Sequence[float]]) -> int:
+        """Draw one stroke and lift the pen, without waiting for the app.
+
+        Returns how many messages the tab had sent just before the pen-up: the canvas holds
+        each stroke back for 200 ms and sends only the newest, so the next message after
+        that carries this stroke; wait_until_settled(the count) waits for its run.
+        """
+        self.draw_stroke(points)
+        sent = self.messages_sent()
+        self.lift_pen()
+        return sent
+
     def stroke_and_wait(self, points: Sequence[Sequence[float]]) -> None:
         """Draw one stroke, lift the pen and wait for the run it starts to end."""
-        self.draw_stroke(points)
-        # Counted at the last moment: the canvas holds each stroke back for 200 ms and
-        # sends only the newest, so the next message it sends carries this stroke.
-        sent = self.messages_sent()
-        self.page.mouse.up()
-        self.wait_until_settled(sent)
+        self.wait_until_settled(self.stroke(points))
 
     def stroke_with_latency(self, points: Sequence[Sequence[float]]) -> float | None:
         """Draw one stroke; return the ms from pen-up until the Prediction changed.
@@ -324,7 +316,7 @@ class StreamlitPage:
         previous = self.read_metric("Prediction")
         self.draw_stroke(points)
         self.page.evaluate(LATENCY_PROBE_JS, previous)
-        self.page.mouse.up()
+        self.lift_pen()
         self.page.wait_for_function(
             "() => window.__latency !== undefined", timeout=RUN_TIMEOUT_MS + 5_000
         )

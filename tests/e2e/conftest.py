@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Error, Playwright, sync_playwright
 
-from .browser import REPO_ROOT, StreamlitPage, new_tab, streamlit_server
+from .browser import StreamlitPage, new_tab
+from .server import REPO_ROOT, streamlit_server
 
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
 # Headless in a container: no sandbox (no user namespaces), no GPU, and none of the

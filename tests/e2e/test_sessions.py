@@ -1,4 +1,6 @@
-"""Several people on one server: drawing while another trains, a queue of jobs, memory.
+"""Several people on one server: drawing while another trains, a queue of jobs, restarts.
+
+The server's memory over many drawings is checked in test_replay.py, over its 100 digits.
 
 Each test opens its own browser contexts, so each tab is a separate Streamlit session.
 """
@@ -6,7 +8,6 @@ Each test opens its own browser contexts, so each tab is a separate Streamlit se
 from __future__ import annotations
 
 import os
-import re
 import signal
 import statistics
 from pathlib import Path
@@ -21,19 +22,16 @@ from digitlab.zoo.config import TrainConfig
 from .browser import (
     BLANK,
     ONE,
-    REPO_ROOT,
     StreamlitPage,
     choose_model_to_train,
     clear_button,
     new_tab,
     set_number,
-    streamlit_server,
 )
+from .server import REPO_ROOT, server_pid, streamlit_server
 
 APP_SCRIPT = REPO_ROOT / "streamlit_app.py"
 DRAWING_DEADLINE_S = 1.0  # a drawing session's answer while another session trains
-MEMORY_GROWTH_LIMIT_MB = 50
-MEMORY_ROUNDS = 50  # each a new drawing, a temperature change and a Clear: 150 reruns
 
 
 def open_session(browser: Browser, url: str) -> StreamlitPage:
@@ -118,54 +116,6 @@ def test_a_second_job_waits_in_the_queue_then_runs(browser: Browser, app_url: st
     focus(second)
     done = second_sidebar.get_by_test_id("stAlert").filter(has_text="tiny20: Trained and stored.")
     expect(done).to_be_visible(timeout=120_000)
-
-
-def server_pid(port: int) -> int:
-    """The process id of the Streamlit server on this port, found through /proc."""
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            arguments = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"streamlit" in b" ".join(arguments) and str(port).encode() in arguments:
-            return int(cmdline.parent.name)
-    raise AssertionError(f"no streamlit server found on port {port}")
-
-
-def resident_memory_mb(port: int) -> float:
-    """VmRSS of the Streamlit server listening on this port, read from /proc."""
-    status = Path(f"/proc/{server_pid(port)}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
-
-
-@pytest.mark.slow
-def test_memory_stays_flat_over_many_predictions(browser: Browser, app_url: str):
-    if not Path("/proc/self/status").exists():
-        pytest.skip("reading a process's memory needs /proc")
-    port = urlparse(app_url).port
-    session = open_session(browser, app_url)
-    clear = clear_button(session)
-    slider = session.page.get_by_role("slider", name="Softmax temperature")
-
-    def one_round(index: int) -> None:
-        session.draw(ONE)
-        session.wait_until_quiet()
-        slider.focus()
-        slider.press("ArrowRight" if index % 2 else "ArrowLeft")  # a rerun that reuses logits
-        session.wait_until_quiet()
-        session.click_and_wait(clear)
-
-    for index in range(10):  # warm up: caches, the model, plotly's first figures
-        one_round(index)
-    before = resident_memory_mb(port)
-    for index in range(MEMORY_ROUNDS):
-        one_round(index)
-    after = resident_memory_mb(port)
-    print(
-        f"\nserver memory: {before:.0f} MB -> {after:.0f} MB over {MEMORY_ROUNDS} drawings "
-        f"and {3 * MEMORY_ROUNDS} reruns ({after - before:+.1f} MB)"
-    )
-    assert after - before < MEMORY_GROWTH_LIMIT_MB
 
 
 def test_server_killed_mid_training_restarts_with_a_sound_store(
