@@ -35,7 +35,7 @@ from digitlab.data import mnist as data
 from digitlab.data.batch import model_batch
 from digitlab.inference.metrics import classification_metrics, model_outputs, regression_metrics
 from digitlab.inference.softmax import softmax
-from digitlab.zoo.registry import CLASSIFICATION, get_spec, labels_from_outputs
+from digitlab.zoo.registry import CLASSIFICATION, CUSTOM, get_spec, labels_from_outputs
 
 EVALUATION_FILE = "evaluation.json"
 OUTPUTS_FILE = "test_outputs.npy"
@@ -58,7 +58,8 @@ class Evaluation:
 
     @property
     def task(self) -> str:
-        return get_spec(self.model).task
+        # A custom network's task is in its spec, so its evaluation records it.
+        return self.summary.get("task") or get_spec(self.model).task
 
     @cached_property
     def probabilities(self) -> np.ndarray:
@@ -150,6 +151,7 @@ def _compute(run: store.Run, model) -> Evaluation:
         scores = regression_metrics(outputs, labels)
     summary = {
         "model": run.model,
+        **({"task": run.spec.task} if run.model == CUSTOM else {}),
         "run": run.id,
         **scores,
         "saved_at": run.created_at,

@@ -1,4 +1,4 @@
-"""The command line: `python -m digitlab models | train | runs | predict | evaluate | ...`."""
+"""The command line: `python -m digitlab models | train | arch | runs | predict | ...`."""
 
 # One module per command, each adding its parser with `add_..._parser(commands)`; the
 # modules import TensorFlow only inside their commands, so `--help` and `models` stay fast.
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from digitlab.cli.arch import add_arch_parser
 from digitlab.cli.bench import add_bench_parser
 from digitlab.cli.drawings import add_drawings_parser
 from digitlab.cli.ensemble import add_ensemble_parser
@@ -20,12 +21,14 @@ from digitlab.cli.search import add_search_parser
 from digitlab.cli.serve import add_serve_parser
 from digitlab.cli.train import add_train_parser
 from digitlab.core.errors import UserError
+from digitlab.zoo.arch import ArchError
 from digitlab.zoo.config import ConfigError
 
 # In the order `--help` lists the commands.
 _COMMANDS = (
     add_models_parser,
     add_train_parser,
+    add_arch_parser,
     add_runs_parser,
     add_predict_parser,
     add_evaluate_parser,
@@ -52,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except ConfigError as error:  # a setting out of range: a usage error, as argparse's
+    except (ConfigError, ArchError) as error:  # a setting out of range, a spec that can't
+        # work: a usage error, as argparse's
         print(f"error: {error}", file=sys.stderr)
         return 2
     except UserError as error:  # a missing run, MNIST not found...: one clear line

@@ -1,5 +1,6 @@
 """`python -m digitlab train --model NAME [settings]`: train a zoo model (cached by its
-settings), with a progress bar on a terminal."""
+settings), with a progress bar on a terminal; `train --arch spec.json [settings]` trains a
+network of one's own (digitlab.zoo.arch), checked before TensorFlow is imported."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from digitlab.cli.arch import read_spec
 from digitlab.cli.common import Commands, print_json
 from digitlab.zoo.config import TrainConfig, recipe
 from digitlab.zoo.knobs import KNOBS, Knob
-from digitlab.zoo.registry import ZOO
+from digitlab.zoo.registry import CUSTOM, ZOO
 
 if TYPE_CHECKING:
     from digitlab.training.progress import ProgressEvent
@@ -19,13 +21,18 @@ if TYPE_CHECKING:
 def add_train_parser(commands: Commands) -> None:
     """Add the `train` command to the CLI's subparsers: --model, a flag per knob, --preset."""
     train = commands.add_parser("train", help="train a zoo model (cached by its settings)")
-    train.add_argument("--model", required=True, choices=list(ZOO))
+    which = train.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", choices=[*ZOO, CUSTOM], help="custom: with a --preset")
+    which.add_argument(
+        "--arch", metavar="SPEC_JSON", help="a network of your own: its spec file (`arch show`)"
+    )
     for knob in KNOBS:
         _add_knob(train, knob)
     train.add_argument(
         "--preset",
         default="default",
-        help="a named recipe (digitnet has 'long'); options override it",
+        help="a named recipe (digitnet has 'long'; models have 'tutorial', custom the tutorial "
+        "networks); options override it",
     )
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.add_argument(
@@ -57,7 +64,10 @@ def knob_values(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The model's recipe (`--preset`) with the knobs given on the command line."""
+    """The model's recipe (`--preset`) with the knobs given on the command line; with
+    --arch, a custom network of that spec (ConfigError or ArchError: it can't work)."""
+    if args.arch:
+        return recipe(CUSTOM, args.preset, arch=read_spec(args.arch), **knob_values(args))
     return recipe(args.model, args.preset, **knob_values(args))
 
 
@@ -84,10 +94,10 @@ class _TerminalProgress:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train (or find the cached run), optionally ship it, and print the summary."""
+    config = config_from_args(args)  # a bad spec or setting stops here, before TensorFlow
     from digitlab import store
     from digitlab.training import train
 
-    config = config_from_args(args)
     result = train.train(config, on_progress=_TerminalProgress())
     if args.ship and result.run is not None:
         from digitlab.analysis.evaluate import evaluate_run

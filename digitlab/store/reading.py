@@ -12,7 +12,7 @@ from digitlab.store.database import LIST_COLUMNS, connect, generation, run_from_
 from digitlab.store.run import CACHE_FOLDER, Run, StoreError, root_or_default
 from digitlab.store.shipped import shipped_run, shipped_runs
 from digitlab.zoo.config import TrainConfig
-from digitlab.zoo.registry import ENSEMBLE, ZOO
+from digitlab.zoo.registry import CUSTOM, ENSEMBLE, ZOO
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,11 @@ def default_run(model: str, root: Path | None = None) -> Run:
         raise StoreError(
             "No ensemble yet: pick 2 to 5 runs on the Runs page and make one (or run "
             "`python -m digitlab ensemble ID ID ...`)."
+        )
+    if run is None and model == CUSTOM:
+        raise StoreError(
+            "No custom network promoted: train one (`python -m digitlab train --arch "
+            "spec.json`), then promote its run (`python -m digitlab runs promote ID`)."
         )
     if run is None:
         raise StoreError(f"No shipped model for {model!r} and none promoted: train one first.")

@@ -21,7 +21,7 @@ from typing import Any
 
 from digitlab.core.errors import UserError
 from digitlab.zoo.config import TrainConfig
-from digitlab.zoo.registry import ModelSpec, get_spec
+from digitlab.zoo.registry import ModelSpec
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "assets" / "models"
 DB_FILE = "runs.sqlite"
@@ -68,7 +68,7 @@ class Run:
 
     @property
     def spec(self) -> ModelSpec:
-        return get_spec(self.config.model)
+        return self.config.model_spec
 
     @property
     def model_file(self) -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 import keras
 
 from digitlab.zoo.config import TrainConfig
-from digitlab.zoo.registry import CLASSIFICATION, get_spec
+from digitlab.zoo.registry import CLASSIFICATION
 
 
 @keras.saving.register_keras_serializable(package="digitlab")
@@ -70,7 +70,7 @@ def make_optimizer(
 
 def one_hot_labels(config: TrainConfig) -> bool:
     """Label smoothing and not-a-digit drawings (a flat target) need one-hot rows."""
-    is_classifier = get_spec(config.model).task == CLASSIFICATION
+    is_classifier = config.model_spec.task == CLASSIFICATION
     return is_classifier and bool(config.label_smoothing or config.not_digits)
 
 
@@ -83,7 +83,7 @@ def compile_model(
             from_logits=True, label_smoothing=config.label_smoothing
         )
         metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
-    elif get_spec(config.model).task == CLASSIFICATION:
+    elif config.model_spec.task == CLASSIFICATION:
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
     else:

@@ -28,7 +28,7 @@ from digitlab.data.notdigits import NOT_A_DIGIT
 from digitlab.inference.metrics import model_outputs, score_on_test_set
 from digitlab.store import drawings
 from digitlab.zoo.config import TrainConfig
-from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE, get_spec
+from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE
 
 if TYPE_CHECKING:  # TensorFlow is imported where training starts: the app's server, which
     # reads MIN_DRAWINGS and usable() from here, never loads it
@@ -65,7 +65,7 @@ class DrawingSplit:
 def usable(found: list[drawings.Drawing], config: TrainConfig) -> list[drawings.Drawing]:
     """The drawings a model can learn from: digits, and "not a digit" ones only for a
     classifier that learnt to abstain (the others have no answer for them)."""
-    abstains = config.not_digits and get_spec(config.model).task == CLASSIFICATION
+    abstains = config.not_digits and config.model_spec.task == CLASSIFICATION
     return [d for d in found if d.label != NOT_A_DIGIT or abstains]
 
 
@@ -104,8 +104,8 @@ def score(model, config: TrainConfig, images: np.ndarray, labels: np.ndarray) ->
     digits = labels != NOT_A_DIGIT
     if not digits.any():
         return None
-    outputs = model_outputs(model, _inputs(images[digits], get_spec(config.model).input_size))
-    if get_spec(config.model).task == CLASSIFICATION:
+    outputs = model_outputs(model, _inputs(images[digits], config.model_spec.input_size))
+    if config.model_spec.task == CLASSIFICATION:
         answers = outputs.argmax(axis=-1)
     else:
         answers = np.clip(np.rint(outputs.reshape(-1)), 0, 9)
@@ -184,7 +184,7 @@ def fine_tune(
     parts = split_drawings(found, settings.held_out_share, settings.seed)
     train_images, train_labels = drawings.arrays(parts.train)
     held_images, held_labels = drawings.arrays(parts.held_out)
-    spec = get_spec(config.model)
+    spec = config.model_spec
     split = data.prepare_split(spec.input_size, settings.mnist_images, 0.0, settings.seed)
     x, y = _mix(split, train_images, train_labels, settings)
 

@@ -13,13 +13,13 @@ from digitlab.data.batch import model_batch
 from digitlab.data.notdigits import NOT_A_DIGIT
 from digitlab.training.compile import one_hot_labels
 from digitlab.zoo.config import MNIST_TRAIN_SIZE, TrainConfig
-from digitlab.zoo.registry import CLASSIFICATION, get_spec
+from digitlab.zoo.registry import CLASSIFICATION
 
 
 def loss_labels(y: np.ndarray, config: TrainConfig) -> np.ndarray:
     """Labels as the loss wants them: digits, one-hot rows or numbers. A not-a-digit
     drawing's row is flat, 0.1 each: "no digit more than another" (outlier exposure)."""
-    if get_spec(config.model).task != CLASSIFICATION:
+    if config.model_spec.task != CLASSIFICATION:
         return y.astype(np.float32)
     if one_hot_labels(config):
         rows = np.vstack([np.eye(10, dtype=np.float32), np.full(10, 0.1, np.float32)])
@@ -38,7 +38,7 @@ def training_data(split: data.Split, config: TrainConfig) -> tuple[np.ndarray, n
     )
     if not len(extras):
         return split.x_train, split.y_train
-    size = get_spec(config.model).input_size
+    size = config.model_spec.input_size
     more = model_batch(extras.images, size)
     return (
         np.concatenate([split.x_train, more]),

@@ -13,7 +13,7 @@ from typing import Any
 
 from digitlab import store
 from digitlab.zoo.config import ConfigError, TrainConfig
-from digitlab.zoo.registry import REGRESSION, get_spec
+from digitlab.zoo.registry import REGRESSION
 
 MAX_TRIALS = 50  # a search is bounded: each trial is a full training run
 # A trial's cost beyond its epochs: starting the worker process, importing TensorFlow,
@@ -87,7 +87,7 @@ class SearchSettings:
         space = self.space
         names = [
             ("learning_rate", space.learning_rate is not None),
-            ("dropout", space.dropout is not None and get_spec(self.base.model).has_dropout),
+            ("dropout", space.dropout is not None and self.base.model_spec.has_dropout),
             ("batch_size", bool(space.batch_sizes)),
             ("l2", space.l2 is not None),
             ("optimizer", bool(space.optimizers)),
@@ -98,7 +98,7 @@ class SearchSettings:
     @property
     def objective(self) -> str:
         """The per-epoch metric trials are compared on (Keras Tuner's `objective`)."""
-        return "val_mae" if get_spec(self.base.model).task == REGRESSION else "val_accuracy"
+        return "val_mae" if self.base.model_spec.task == REGRESSION else "val_accuracy"
 
     @property
     def maximize(self) -> bool:

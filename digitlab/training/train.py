@@ -45,9 +45,8 @@ from digitlab.training.progress import (
     no_phase,
     thin,
 )
-from digitlab.zoo.builders import build_model
+from digitlab.zoo.builders import build_for
 from digitlab.zoo.config import TrainConfig
-from digitlab.zoo.registry import get_spec
 
 # Keras warns that fit's shuffle flag is ignored for a tf.data input: the dataset shuffles.
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
@@ -67,7 +66,7 @@ def distribution_strategy() -> tf.distribute.Strategy:
 def abstention_threshold(model: keras.Model, config: TrainConfig) -> dict[str, float]:
     """A not-digits model's threshold, chosen on the tuning writers' digits (as written
     and re-slanted: 1,500 digits, so the quantile rests on more than a handful)."""
-    size = get_spec(config.model).input_size
+    size = config.model_spec.input_size
     tune = handdrawn.pen_digits("tune") + handdrawn.pen_digit_variants("tune")
     images = model_batch(tune.images, size)
     threshold = abstention.choose_threshold(model_outputs(model, images))
@@ -145,7 +144,7 @@ def train_model(
         message = "Stopped on request. Nothing was saved and the previous model is kept."
         return TrainedModel(STOPPED, message, None, history, batches, {}, elapsed)
     on_phase("testing")
-    metrics = score_on_test_set(model, get_spec(config.model), split.x_test, split.y_test)
+    metrics = score_on_test_set(model, config.model_spec, split.x_test, split.y_test)
     metrics.update(train_seconds=round(elapsed, 2), epochs_run=len(history.get("loss", [])))
     if config.not_digits:
         metrics.update(abstention_threshold(model, config))
@@ -221,7 +220,7 @@ def fit(
     names: the model, how the fit went, and the data split it used. With `logs`, it
     writes TensorBoard logs there (digitlab.training.runlog)."""
     keras.utils.set_random_seed(config.seed)
-    spec = get_spec(config.model)
+    spec = config.model_spec
     on_phase("loading data")
     split = data.prepare_split(
         spec.input_size, config.train_samples, config.validation_split, config.seed
@@ -229,7 +228,7 @@ def fit(
     x_train, y_train = training_data(split, config)
     on_phase("building")
     with distribution_strategy().scope():  # variables live where the strategy puts them
-        model = build_model(config.model, config.dropout, config.l2, config.width)
+        model = build_for(config)
     validation = (split.x_val, split.y_val) if len(split.x_val) else None
     fitted = fit_model(
         model, config, x_train, y_train, validation, on_progress, should_stop, on_phase, logs

@@ -30,7 +30,7 @@ from digitlab.ui.samples import sample_image
 from digitlab.ui.temperature import temperature_slider
 from digitlab.ui.upload import uploaded_image
 from digitlab.ui.widgets import run_selector, zoo_selector
-from digitlab.zoo.registry import ENSEMBLE, REGRESSION, get_spec
+from digitlab.zoo.registry import ENSEMBLE, REGRESSION
 
 DRAW, UPLOAD, SAMPLES = "Draw", "Upload", "Samples"
 
@@ -166,7 +166,7 @@ def render() -> None:
             st.error(f"{error}{hint}")
             return
         runtime = runtime_selector()
-    spec = get_spec(name)
+    spec = run.spec  # a custom network reads its input size and task from its spec
     with settings[1]:
         # Read from the stored evaluation: no MNIST and no model run on the drawing page.
         temperature = temperature_slider(

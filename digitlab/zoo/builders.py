@@ -1,170 +1,52 @@
-"""Keras builders for the zoo (the registry itself, without Keras, is `digitlab.zoo.registry`).
-
-Each builder reads as its list of layers. Classifiers end in a linear Dense(10): they output
-logits, and the softmax (with a temperature) is applied at prediction time.
+"""Keras models from architecture specs (digitlab.zoo.arch): the zoo's (their specs are in
+digitlab.zoo.networks), a custom run's, and an ensemble of trained runs.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 from keras import layers
 
-from digitlab.zoo.registry import get_spec
+from digitlab.zoo import arch
+from digitlab.zoo.arch import Architecture
+from digitlab.zoo.config import TrainConfig
+from digitlab.zoo.networks import zoo_spec
 
 
-def _rate(dropout: float | None, name: str) -> float:
-    """The dropout rate to build with: the one asked for, else the model's default."""
-    return get_spec(name).default_dropout if dropout is None else dropout
+def build_arch(spec: dict[str, Any] | Architecture, name: str = "custom") -> keras.Model:
+    """A fresh, untrained Keras model of an architecture spec (checked first: ArchError).
+
+    A plain stack is a Sequential model (numpy can then answer drawings with it); one with a
+    residual block is a functional model, each block adding its shortcut to its layers."""
+    architecture = spec if isinstance(spec, Architecture) else arch.check(spec)
+    inputs = keras.Input(architecture.input_shape)
+    if not architecture.has_residual:
+        return keras.Sequential([inputs, *map(_keras_layer, architecture.layers)], name=name)
+    outputs = inputs
+    for layer in architecture.layers:
+        outputs = _apply(layer, outputs)
+    return keras.Model(inputs, outputs, name=name)
 
 
-def _units(count: int, width: float) -> int:
-    """A hidden layer's units or filters at a width multiplier (1: the tutorial's own)."""
-    return max(1, round(count * width))
+def _keras_layer(layer: arch.Layer) -> layers.Layer:
+    # The type is one of arch.ARGUMENTS, a Keras layer class, and its arguments were checked.
+    return getattr(layers, layer.kind)(**layer.args)
 
 
-def build_mlp(dropout: float | None = None, width: float = 1.0) -> keras.Model:
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Flatten(),
-            layers.Dense(_units(256, width), activation="relu"),
-            layers.Dropout(_rate(dropout, "mlp")),
-            layers.Dense(_units(128, width), activation="relu"),
-            layers.Dense(10),
-        ],
-        name="mlp",
-    )
-
-
-def build_mlp_small(dropout: float | None = None, width: float = 1.0) -> keras.Model:
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Flatten(),
-            layers.Dense(_units(128, width), activation="relu"),
-            layers.Dropout(_rate(dropout, "mlp_small")),
-            layers.Dense(10),
-        ],
-        name="mlp_small",
-    )
-
-
-def build_cnn(dropout: float | None = None, width: float = 1.0) -> keras.Model:
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Conv2D(_units(32, width), 3, activation="relu"),
-            layers.MaxPooling2D(),
-            layers.Conv2D(_units(64, width), 3, activation="relu"),
-            layers.MaxPooling2D(),
-            layers.Conv2D(_units(64, width), 3, activation="relu"),
-            layers.Flatten(),
-            layers.Dense(_units(128, width), activation="relu"),
-            layers.Dense(10),
-        ],
-        name="cnn",
-    )
-
-
-def build_cnn_small(dropout: float | None = None, width: float = 1.0) -> keras.Model:
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Conv2D(_units(32, width), 3, activation="relu"),
-            layers.MaxPooling2D(),
-            layers.Conv2D(_units(64, width), 3, activation="relu"),
-            layers.MaxPooling2D(),
-            layers.Flatten(),
-            layers.Dense(_units(64, width), activation="relu"),
-            layers.Dense(10),
-        ],
-        name="cnn_small",
-    )
-
-
-def build_cnn_bn(dropout: float | None = None, width: float = 1.0) -> keras.Model:
-    # Batch norm sits between each convolution and its ReLU, so the conv needs no bias.
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Conv2D(_units(32, width), 3, use_bias=False),
-            layers.BatchNormalization(),
-            layers.Activation("relu"),
-            layers.MaxPooling2D(),
-            layers.Conv2D(_units(64, width), 3, use_bias=False),
-            layers.BatchNormalization(),
-            layers.Activation("relu"),
-            layers.MaxPooling2D(),
-            layers.Flatten(),
-            layers.Dense(_units(64, width), activation="relu"),
-            layers.Dense(10),
-        ],
-        name="cnn_bn",
-    )
-
-
-def build_regression(dropout: float | None = None, width: float = 1.0) -> keras.Model:
-    # One linear output: the digit as a number, so "7" predicted as 6.8 is a small error.
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Flatten(),
-            layers.Dense(_units(128, width), activation="relu"),
-            layers.Dropout(_rate(dropout, "regression")),
-            layers.Dense(_units(64, width), activation="relu"),
-            layers.Dense(1),
-        ],
-        name="regression",
-    )
-
-
-def build_tiny20(dropout: float | None = None, width: float = 1.0) -> keras.Model:
-    # The 400-25-15-10 network of the multi-class tutorial, on 20x20 digits.
-    return keras.Sequential(
-        [
-            keras.Input((20, 20, 1)),
-            layers.Flatten(),
-            layers.Dense(_units(25, width), activation="relu"),
-            layers.Dense(_units(15, width), activation="relu"),
-            layers.Dense(10),
-        ],
-        name="tiny20",
-    )
-
-
-def build_digitnet(dropout: float | None = None, width: float = 1.0) -> keras.Model:
-    # DigitLab's own, built for speed on a CPU: a 5x5 first convolution sees a stroke's width
-    # and direction at once, so two convolutions suffice, and few filters keep an epoch to
-    # seconds; a wide dense head then combines them. What makes it robust to how people draw
-    # is its recipe (digitlab/config.py): one-cycle Adam, and digits distorted the way people
-    # draw (digitlab/augment.py) before a clean last epoch. No dropout by default: the
-    # distortions regularise enough. Batch norm was dropped: three times the time on a CPU.
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            layers.Conv2D(_units(16, width), 5, activation="relu"),
-            layers.MaxPooling2D(),
-            layers.Conv2D(_units(32, width), 3, activation="relu"),
-            layers.MaxPooling2D(),
-            layers.Flatten(),
-            layers.Dropout(_rate(dropout, "digitnet")),
-            layers.Dense(_units(256, width), activation="relu"),
-            layers.Dense(10),
-        ],
-        name="digitnet",
-    )
-
-
-_BUILDERS = {
-    "digitnet": build_digitnet,
-    "mlp": build_mlp,
-    "mlp_small": build_mlp_small,
-    "cnn": build_cnn,
-    "cnn_small": build_cnn_small,
-    "cnn_bn": build_cnn_bn,
-    "regression": build_regression,
-    "tiny20": build_tiny20,
-}
+def _apply(layer: arch.Layer, inputs):
+    if layer.kind != arch.RESIDUAL:
+        return _keras_layer(layer)(inputs)
+    outputs = inputs
+    for inner in layer.inner:
+        outputs = _apply(inner, outputs)
+    shortcut = inputs
+    if layer.projects:  # the block changes the channels: a 1x1 convolution matches them
+        shortcut = layers.Conv2D(layer.output_shape[-1], 1)(inputs)
+    added = layers.Add()([shortcut, outputs])
+    activation = layer.args.get("activation", "linear")
+    return added if activation == "linear" else layers.Activation(activation)(added)
 
 
 def build_model(
@@ -173,8 +55,16 @@ def build_model(
     """A fresh, untrained model of a zoo architecture (dropout None = its default rate),
     with L2 weight decay `l2` on every Conv2D and Dense kernel and every hidden layer's
     units and filters multiplied by `width`."""
-    get_spec(name)  # a clear error for an unknown name
-    model = _BUILDERS[name](dropout, width)
+    return _with_l2(build_arch(zoo_spec(name, dropout, width), name), l2)
+
+
+def build_for(config: TrainConfig) -> keras.Model:
+    """A fresh, untrained model of what a training config names: a zoo model or its own
+    architecture spec, at its width, dropout and L2."""
+    return _with_l2(build_arch(config.network(), config.model), config.l2)
+
+
+def _with_l2(model: keras.Model, l2: float) -> keras.Model:
     if l2:
         for layer in model.layers:
             if isinstance(layer, (layers.Conv2D, layers.Dense)):

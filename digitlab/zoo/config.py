@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from digitlab.core.errors import UserError
-from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE, ZOO
+from digitlab.zoo.arch import ArchError, loads, parse, scaled
+from digitlab.zoo.networks import zoo_spec
+from digitlab.zoo.registry import CLASSIFICATION, CUSTOM, ENSEMBLE, ZOO, ModelSpec, get_spec
+from digitlab.zoo.tutorials import TUTORIAL, custom_presets, zoo_presets
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
@@ -52,14 +55,15 @@ RANGES: dict[str, tuple[float, float]] = {
 
 
 # Fields added after runs were stored, with their defaults (see TrainConfig.key).
-_LATER_FIELDS: dict[str, Any] = {"width": 1.0, "fine_tune": ""}
+_LATER_FIELDS: dict[str, Any] = {"width": 1.0, "fine_tune": "", "arch": ""}
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a trained model; equal configs give equal models."""
 
-    model: str  # a name from the zoo (registry.ZOO), or "ensemble" for an ensemble's record
+    model: str  # a name from the zoo (registry.ZOO), "custom" (see arch), or "ensemble" for an
+    # ensemble's record
     epochs: int = 5  # passes over the training data
     batch_size: int = 128  # images per gradient step
     learning_rate: float = 1e-3  # initial step size of the optimizer
@@ -98,10 +102,18 @@ class TrainConfig:
     keep_best: bool = False  # store the weights of the best validation epoch, not the last
     width: float = 1.0  # every hidden layer's units and filters times this (1: as designed)
     fine_tune: str = ""  # a fine-tuned run: its base run and drawings (digitlab.training.finetune)
+    arch: str = ""  # model "custom": its architecture spec as canonical JSON (zoo.arch.dumps)
 
     def __post_init__(self) -> None:
-        if self.model not in ZOO and self.model != ENSEMBLE:  # an ensemble's record
+        if self.model not in ZOO and self.model not in (ENSEMBLE, CUSTOM):
             raise ConfigError(f"Unknown model {self.model!r}; choose one of {', '.join(ZOO)}.")
+        if (self.model == CUSTOM) != bool(self.arch):
+            raise ConfigError("a custom network needs its architecture spec, and only it has one.")
+        if self.arch:
+            try:
+                parse(self.arch)
+            except ArchError as error:
+                raise ConfigError(str(error)) from error
         for name, (low, high) in RANGES.items():
             value = getattr(self, name)
             if value is None:
@@ -120,7 +132,7 @@ class TrainConfig:
             raise ConfigError("early stopping needs a validation split above 0.")
         if self.reduce_lr_on_plateau and self.validation_split == 0:
             raise ConfigError("reduce-LR-on-plateau needs a validation split above 0.")
-        if self.not_digits and self.model in ZOO and ZOO[self.model].task != CLASSIFICATION:
+        if self.not_digits and self.model != ENSEMBLE and self.model_spec.task != CLASSIFICATION:
             raise ConfigError("not_digits needs a classifier: a regression net can't abstain.")
         if self.keep_best and self.validation_split == 0:
             raise ConfigError("keeping the best epoch needs a validation split above 0.")
@@ -128,6 +140,26 @@ class TrainConfig:
             raise ConfigError("clip by norm or by value, not both.")
         if self.reduce_lr_on_plateau and self.schedule != "constant":
             raise ConfigError("reduce-LR-on-plateau needs the constant learning-rate schedule.")
+
+    @property
+    def model_spec(self) -> ModelSpec:
+        """What the rest of DigitLab needs to know of the model: for a zoo model its registry
+        entry, for a custom network its input size, task and dropout read from its spec."""
+        if self.model != CUSTOM:
+            return get_spec(self.model)
+        network = parse(self.arch)
+        return dataclasses.replace(
+            get_spec(CUSTOM),
+            input_size=network.input_size,
+            task=network.task,
+            default_dropout=network.dropout_rate,
+        )
+
+    def network(self) -> dict[str, Any]:
+        """The architecture spec this config builds, at its width and dropout rate."""
+        if self.model == CUSTOM:
+            return scaled(loads(self.arch), self.width, self.dropout)
+        return zoo_spec(self.model, self.dropout, self.width)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -215,6 +247,13 @@ _RECIPES: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+# The tutorials' own settings (digitlab.zoo.tutorials): each zoo model's "tutorial" preset
+# where its tutorial's are known, and the tutorial networks not in the zoo as custom presets.
+for _model, _settings in zoo_presets().items():
+    _RECIPES[_model][TUTORIAL] = _settings
+_RECIPES[CUSTOM] = {"default": {}, **custom_presets()}
+
+
 def presets(model: str) -> list[str]:
     """The named recipes of a model ("default" first)."""
     return list(_RECIPES.get(model, {"default": {}}))
@@ -230,5 +269,5 @@ def recipe(model: str, preset: str = "default", **changes: Any) -> TrainConfig:
 
 def differences(config: TrainConfig) -> dict[str, Any]:
     """The settings of `config` that differ from its model's default recipe."""
-    base = recipe(config.model).to_dict()
+    base = recipe(config.model, arch=config.arch).to_dict()
     return {key: value for key, value in config.to_dict().items() if base[key] != value}

@@ -17,8 +17,9 @@ MORE = "more"  # in the form, folded under "More settings"
 CLI = ""  # not at all: only a `train` flag
 
 # TrainConfig fields that are not knobs: the model is chosen apart (`train --model`, the
-# form's model box), and fine_tune is written by fine-tuning, never by hand.
-NOT_KNOBS = ("model", "fine_tune")
+# form's model box), and so is a custom network's spec (`train --arch`); fine_tune is
+# written by fine-tuning, never by hand.
+NOT_KNOBS = ("model", "fine_tune", "arch")
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,12 @@ DEFAULT_MODEL = "digitnet"
 # its runs are made on the Runs page or with `python -m digitlab ensemble`, never trained.
 ENSEMBLE = "ensemble"
 ENSEMBLE_SPEC = ModelSpec(ENSEMBLE, "Ensemble (the mean of 2-5 runs)", "DigitLab")
-# Every model a page or command can answer with: the zoo, then ensembles.
-ANSWERING = {**ZOO, ENSEMBLE: ENSEMBLE_SPEC}
+# A network built from its own architecture spec (digitlab.zoo.arch), stored in its run's
+# config: its input size and task come from the spec (TrainConfig.model_spec), not from here.
+CUSTOM = "custom"
+CUSTOM_SPEC = ModelSpec(CUSTOM, "Custom network (your own spec)", "your own")
+# Every model a page or command can answer with: the zoo, then ensembles and custom networks.
+ANSWERING = {**ZOO, ENSEMBLE: ENSEMBLE_SPEC, CUSTOM: CUSTOM_SPEC}
 
 
 def get_spec(name: str) -> ModelSpec:
