@@ -27,15 +27,22 @@ $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt requirements-ray.t
 run: $(BIN)/.installed
 	$(BIN)/streamlit run streamlit_app.py
 
+# The suite runs on two workers (pytest-xdist, a test file to a worker: a module's fixtures
+# stay with it); then the tests marked `timed` run alone, so no other test's load moves
+# what they measure.
+PARALLEL := -n 2 --dist loadfile
+
 test: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not timed" $(PARALLEL)
+	$(BIN)/python -m pytest -m timed
 
 test-fast: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not timed" $(PARALLEL)
+	$(BIN)/python -m pytest -m "timed and not slow"
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check --fix .

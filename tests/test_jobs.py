@@ -123,6 +123,7 @@ def assert_store_is_clean(root) -> None:
     assert list((root / store.RUNS_FOLDER).iterdir()) == []  # no folder, half-written or not
 
 
+@pytest.mark.timed
 @pytest.mark.parametrize("phase", ["loading data", "training"])
 def test_stop_ends_a_job_within_a_second_in_any_phase(mnist, private_store, phase):
     queue = JobQueue(root=private_store)

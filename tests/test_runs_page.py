@@ -98,6 +98,7 @@ def median_rerun_seconds(app, reads: FileReads, rounds: int = 9) -> float:
     return statistics.median(times)
 
 
+@pytest.mark.timed
 def test_a_rerun_costs_the_same_with_200_runs_and_reads_no_run_files(private_store, capsys):
     reads = FileReads()
     seven = drawn_seven()

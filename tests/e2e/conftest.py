@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Error, Playwright, sync_playwright
+from playwright.sync_api import Browser, Error, Playwright, expect, sync_playwright
 
 from .browser import StreamlitPage, new_tab
 from .server import REPO_ROOT, streamlit_server
 
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+# expect() waits 5 s by default; `make test` runs two test files at once on 2 cores, where
+# an element that follows a script run (a chart, a notice) can take longer than that.
+expect.set_options(timeout=15_000)
 # Headless in a container: no sandbox (no user namespaces), no GPU, and none of the
 # background traffic that would wait on a network this machine does not have.
 CHROMIUM_ARGS = [

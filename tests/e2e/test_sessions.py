@@ -79,6 +79,7 @@ def stroke_latencies(session: StreamlitPage, count: int) -> list[float]:
 
 
 @pytest.mark.slow
+@pytest.mark.timed
 def test_drawing_keeps_answering_while_another_session_trains(browser: Browser, app_url: str):
     """The figures are printed for the README; the hard limit here is a second a drawing."""
     trainer = open_session(browser, app_url)
