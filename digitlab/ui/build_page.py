@@ -67,7 +67,10 @@ def start_from() -> None:
     )
     load.button("Load", on_click=_load, key="build_load", icon=":material/upload_file:")
     if choice.startswith(PRESET):
-        st.caption(_presets()[choice.removeprefix(PRESET)] + " Load also fills the sidebar's form")
+        st.caption(
+            _presets()[choice.removeprefix(PRESET)]
+            + " Load also fills the sidebar's form with its settings."
+        )
 
 
 # --- Add, wrap -------------------------------------------------------------------------

@@ -84,8 +84,8 @@ def layer_row(layer: dict, position: str, error: ArchError | None) -> None:
     named = [name for name in ARGUMENTS[kind] if name != "layers"]
     main = [name for name in named if name in MAIN_ARGUMENTS or kind == RESIDUAL]
     more = [name for name in named if name not in main]
-    title, arguments, buttons = st.columns([1.4, 6, 1.6], vertical_alignment="bottom")
-    label = "Residual block (its layers + shortcut, added)" if kind == RESIDUAL else kind
+    title, arguments, buttons = st.columns([1.4, 5.6, 2], vertical_alignment="bottom")
+    label = "Residual block (below: its layers)" if kind == RESIDUAL else kind
     title.markdown(f"**{position}** &nbsp; {label}")
     with arguments, st.container(horizontal=True, gap="small", vertical_alignment="bottom"):
         for name in main:
