@@ -31,7 +31,7 @@ APP = str(REPO_ROOT / "streamlit_app.py")
 TINY = TrainConfig(model="tiny20", epochs=1, train_samples=500)
 PAGES = {
     name: f"digitlab/ui/pages/{name}.py"
-    for name in ("draw", "runs", "evaluate", "export", "my_digits")
+    for name in ("draw", "build", "runs", "evaluate", "export", "my_digits")
 }
 
 
@@ -45,7 +45,7 @@ def new_app(model: str = DEFAULT_MODEL, drawing: np.ndarray | None = None) -> Ap
 
 
 def open_page(app: AppTest, name: str) -> AppTest:
-    """Switch to one of the app's pages ("draw", "runs", "evaluate", "export") and run."""
+    """Switch to one of the app's pages (a name in PAGES: "draw", "build", "runs"...) and run."""
     return app.switch_page(PAGES[name]).run()
 
 

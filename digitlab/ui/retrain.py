@@ -1,4 +1,8 @@
-"""The sidebar's Retrain panel: a settings form, then the job's live progress and curves."""
+"""The sidebar's Retrain panel: a settings form, then the job's live progress and curves.
+
+Model "custom" trains the network this session builds on the Build page (state.edited_spec)
+with the same form: its Train button is disabled, with the reason, while that network can't
+be built."""
 
 from __future__ import annotations
 
@@ -13,9 +17,11 @@ from digitlab.training.job import DONE, QUEUED, RUNNING
 from digitlab.training.jobs import JobQueue
 from digitlab.ui import charts, state
 from digitlab.ui.resources import job_queue
+from digitlab.zoo.arch import ArchError, dumps
 from digitlab.zoo.config import RANGES, ConfigError, TrainConfig, presets, recipe
 from digitlab.zoo.knobs import FORM, MORE, Knob, in_sidebar
-from digitlab.zoo.registry import DEFAULT_MODEL, REGRESSION, ZOO
+from digitlab.zoo.networks import zoo_spec
+from digitlab.zoo.registry import CUSTOM, DEFAULT_MODEL, REGRESSION, ZOO
 
 POLL_SECONDS = 0.5
 BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
@@ -103,9 +109,29 @@ WIDGETS: dict[str, Widget] = {
 }
 
 
+MODELS = [*ZOO, CUSTOM]  # what the form trains: the zoo, and the Build page's network
+
+
+def _model_label(name: str) -> str:
+    return "custom: your network (Build page)" if name == CUSTOM else name
+
+
+def _preset(model: str) -> str:
+    """The recipe the form starts from: a custom network's tutorial preset (chosen on the
+    Build page), else the model's quick preset where it has one."""
+    if model == CUSTOM:
+        return st.session_state.get(state.CUSTOM_PRESET_KEY, "default")
+    return "quick" if "quick" in presets(model) else "default"
+
+
 def starting_config(model: str) -> TrainConfig:
-    """What the form offers first for a model: its quick preset where it has one."""
-    return recipe(model, "quick" if "quick" in presets(model) else "default")
+    """What the form offers first for a model; a custom network's has the session's spec
+    (or, while that can't be built, the spec the Build page starts from)."""
+    if model != CUSTOM:
+        return recipe(model, _preset(model))
+    network = state.edited_network()
+    spec = zoo_spec(state.BUILD_START) if isinstance(network, ArchError) else network.spec
+    return recipe(CUSTOM, _preset(CUSTOM), arch=dumps(spec))
 
 
 def _fill_form() -> None:
@@ -114,8 +140,19 @@ def _fill_form() -> None:
     for field in WIDGETS:
         value = getattr(config, field)
         if field == "dropout" and value is None:
-            value = ZOO[config.model].default_dropout or 0.0
+            value = config.model_spec.default_dropout or 0.0
         st.session_state[state.TRAIN_FORM_KEYS[field]] = value
+
+
+def choose_custom(preset: str | None = None) -> None:
+    """A callback: the form trains the Build page's network, filled with `preset`'s settings
+    (a tutorial preset of model custom; None: as it is, or custom's default recipe)."""
+    if preset is None and st.session_state.get(state.TRAIN_MODEL_KEY) == CUSTOM:
+        return
+    if preset is not None:
+        st.session_state[state.CUSTOM_PRESET_KEY] = preset
+    st.session_state[state.TRAIN_MODEL_KEY] = CUSTOM
+    _fill_form()
 
 
 def _with(options: Sequence[float], value: float) -> list[float]:
@@ -139,7 +176,7 @@ def _show(knob: Knob, base: TrainConfig) -> Any:
         return st.select_slider(widget.label, stops, **options)
     if widget.kind == SELECT:
         return st.selectbox(widget.label, knob.choices, **options)
-    regression = ZOO[base.model].task == REGRESSION
+    regression = base.model_spec.task == REGRESSION
     return st.checkbox(widget.label, disabled=widget.classifiers_only and regression, **options)
 
 
@@ -148,23 +185,34 @@ def settings_form() -> TrainConfig | None:
     is valid. Choosing a model fills the form with its starting settings."""
     name = st.selectbox(
         "Model to train",
-        list(ZOO),
-        index=list(ZOO).index(DEFAULT_MODEL),
+        MODELS,
+        index=MODELS.index(DEFAULT_MODEL),
+        format_func=_model_label,
         key=state.TRAIN_MODEL_KEY,
         on_change=_fill_form,
     )
     if state.TRAIN_FORM_KEYS["epochs"] not in st.session_state:
         _fill_form()
     base = starting_config(name)
+    refusal = _custom_caption() if name == CUSTOM else None
     with st.form("retrain"):
-        st.caption(f"Starting from {name}'s {'quick ' if 'quick' in presets(name) else ''}recipe.")
+        preset = _preset(name)
+        if name != CUSTOM:
+            st.caption(f"Starting from {name}'s {'quick ' if preset == 'quick' else ''}recipe.")
         values = {knob.field: _show(knob, base) for knob in in_sidebar(FORM)}
         # The tutorials' other knobs, folded away (every one is also a `train` flag).
         with st.expander("More settings"):
             values |= {knob.field: _show(knob, base) for knob in in_sidebar(MORE)}
-        if not st.form_submit_button("Train", type="primary", use_container_width=True):
+        pressed = st.form_submit_button(
+            "Train",
+            type="primary",
+            use_container_width=True,
+            disabled=refusal is not None,
+            help=refusal,
+        )
+        if not pressed:
             return None
-    spec = ZOO[name]
+    spec = base.model_spec
     if not spec.has_dropout or values["dropout"] == (base.dropout or spec.default_dropout):
         values["dropout"] = base.dropout  # unchanged: the same config as the recipe's
     try:
@@ -175,6 +223,22 @@ def settings_form() -> TrainConfig | None:
         return None
 
 
+def _custom_caption() -> str | None:
+    """Says which network model custom trains; returns why it can't (None: it can)."""
+    network = state.edited_network()
+    if isinstance(network, ArchError):
+        reason = f"Your network can't be built: {network} Fix it on the Build page."
+        st.error(reason, icon=":material/error:")
+        return reason
+    preset = _preset(CUSTOM)
+    recipe_name = "the default recipe" if preset == "default" else f"the {preset} preset"
+    st.caption(
+        f"Your network from the Build page: {network.params:,} parameters, "
+        f"{network.flops:,} FLOPs per image; settings from {recipe_name}."
+    )
+    return None
+
+
 def show_job(queue: JobQueue, job_id: int) -> None:
     """Progress, curves and Stop for this session's job; reruns the app when it ends."""
     job = queue.get(job_id)
@@ -182,6 +246,7 @@ def show_job(queue: JobQueue, job_id: int) -> None:
         return
     progress = job.snapshot()
     model = progress["model"]
+    task = job.config.model_spec.task
     if progress["status"] == QUEUED:
         st.info(
             f"Waiting for another training run to finish: position "
@@ -198,7 +263,7 @@ def show_job(queue: JobQueue, job_id: int) -> None:
     else:
         st.warning(f"{model}: {progress['message']}")
 
-    metric = "mae" if ZOO[model].task == REGRESSION else "accuracy"
+    metric = "mae" if task == REGRESSION else "accuracy"
     if progress["batches"] or progress["epochs"]:
         for name in ("loss", metric):
             st.plotly_chart(

@@ -17,6 +17,8 @@ import streamlit as st
 
 from digitlab import store
 from digitlab.store.drawings import NOT_A_DIGIT
+from digitlab.zoo.arch import ArchError, Architecture, dumps, parse
+from digitlab.zoo.networks import zoo_spec
 from digitlab.zoo.registry import DEFAULT_MODEL
 
 # --- this session, and the runs it chose (every page) ---
@@ -150,6 +152,8 @@ TRAIN_FORM_KEYS = {
     "plateau_patience": "train_plateau_patience",
     "keep_best": "train_keep_best",
 }
+# The preset whose settings fill the form for model "custom" (the Build page's Load sets it)
+CUSTOM_PRESET_KEY = "train_custom_preset"
 FINE_TUNE_JOB_KEY = "fine_tune_job_id"  # this session's fine-tune job (My digits page)
 FINE_TUNE_START_KEY = "fine_tune_start"  # the "Fine-tune on my digits" button
 SEARCH_MODEL_KEY = "search_model"  # the Search page's architecture
@@ -163,6 +167,26 @@ def announced_key(job_id: int) -> str:
 def search_ended_key(search_id: int) -> str:
     """Set when a finished search has rerun the page (its polling stops): only once."""
     return f"search-ended-{search_id}"
+
+
+# --- the Build page: the network this session edits, trained as model "custom" ---
+BUILD_SPEC_KEY = "build_spec"  # the spec being edited (a dict, as arch.check takes it)
+BUILD_START = "cnn_small"  # the zoo model a session starts editing
+# Bumped by each change of the layer list (not of one argument): the layer rows' widgets
+# then get new keys, and show the new layers' values rather than their own old ones.
+BUILD_VERSION_KEY = "build_version"
+BUILD_START_KEY = "build_start"  # the "Start from" box
+BUILD_ADD_TYPE_KEY = "build_add_type"  # "Add a layer": its type ...
+BUILD_ADD_AT_KEY = "build_add_at"  # ... and where it goes
+BUILD_WRAP_FIRST_KEY = "build_wrap_first"  # "Wrap in a residual block": from ...
+BUILD_WRAP_LAST_KEY = "build_wrap_last"  # ... to
+BUILD_UPLOAD_KEY = "build_upload"  # the spec file uploader
+BUILD_UPLOAD_ERROR_KEY = "build_upload_error"  # why the last uploaded file was refused
+
+
+def layer_widget_key(position: str, name: str) -> str:
+    """A widget of one layer row ("3", "4.2"): an argument's box, or "up", "down", "remove"."""
+    return f"build-{st.session_state.get(BUILD_VERSION_KEY, 0)}-{position}-{name}"
 
 
 # --- the My digits page ---
@@ -254,6 +278,28 @@ def run_label(run: store.Run, owner: str | None = None) -> str:
     if run.accuracy is None:
         return name
     return f"{name}, {run.accuracy:.2%} on MNIST test"
+
+
+def edited_spec() -> dict:
+    """The network this session is building (at first, cnn_small's)."""
+    if BUILD_SPEC_KEY not in st.session_state:
+        st.session_state[BUILD_SPEC_KEY] = zoo_spec(BUILD_START)
+    return st.session_state[BUILD_SPEC_KEY]
+
+
+def edit_spec(spec: dict, layers_changed: bool = True) -> None:
+    """Make `spec` the one being built (`layers_changed`: the rows get fresh widgets)."""
+    st.session_state[BUILD_SPEC_KEY] = spec
+    if layers_changed:
+        st.session_state[BUILD_VERSION_KEY] = st.session_state.get(BUILD_VERSION_KEY, 0) + 1
+
+
+def edited_network() -> Architecture | ArchError:
+    """The checked network being built, or why it can't be built."""
+    try:
+        return parse(dumps(edited_spec()))
+    except ArchError as error:
+        return error
 
 
 def current_model(default: str = DEFAULT_MODEL) -> str:

@@ -8,17 +8,21 @@ import streamlit as st
 
 from digitlab import store
 from digitlab.ui import state
-from digitlab.zoo.registry import ANSWERING, DEFAULT_MODEL
+from digitlab.zoo.registry import ANSWERING, CUSTOM, DEFAULT_MODEL
 
 VERSION_CHOICES = 20  # newest runs offered in the selector; the Runs page lists them all
 
 
 def zoo_selector(key: str, default: str = DEFAULT_MODEL, **options: Any) -> str:
-    """A selectbox over the zoo and ensembles, each entry with its short description."""
+    """A selectbox over the zoo and ensembles, each entry with its short description, and
+    custom networks once this session can use one (one it trained, or the command line's)."""
+    models = [name for name in ANSWERING if name != CUSTOM or state.visible_runs(CUSTOM)]
+    if st.session_state.get(key, models[0]) not in models:  # its custom runs were deleted
+        del st.session_state[key]
     return st.selectbox(
         "Model",
-        options=list(ANSWERING),
-        index=list(ANSWERING).index(default),
+        options=models,
+        index=models.index(default) if default in models else 0,
         format_func=lambda name: f"{name} — {ANSWERING[name].title}",
         key=key,
         **options,

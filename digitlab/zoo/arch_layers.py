@@ -36,7 +36,16 @@ class ArchError(UserError, ValueError):
 
 
 # An argument's check: its value as given -> the value, or a ValueError saying why not.
+# Each also says what it takes, for an editor's widget: `kind` ("whole", "number",
+# "choice" or "flag") and `low`/`high` (`high_open`: high itself refused) or `options`.
 Check = Callable[[Any], Any]
+
+
+def _described(check: Check, kind: str, **facts: Any) -> Check:
+    check.kind = kind
+    for name, value in facts.items():
+        setattr(check, name, value)
+    return check
 
 
 def _whole(low: int, high: int) -> Check:
@@ -47,7 +56,7 @@ def _whole(low: int, high: int) -> Check:
             raise ValueError(f"must be between {low} and {high}, got {value}")
         return value
 
-    return check
+    return _described(check, "whole", low=low, high=high, high_open=False)
 
 
 def _pair(low: int, high: int) -> Check:
@@ -61,7 +70,7 @@ def _pair(low: int, high: int) -> Check:
             raise ValueError(f"must be a number or two numbers, got {show(value)}")
         return whole(value)
 
-    return check
+    return _described(check, "whole", low=low, high=high, high_open=False)
 
 
 def _fraction(low: float, high: float, *, high_open: bool = True) -> Check:
@@ -73,7 +82,7 @@ def _fraction(low: float, high: float, *, high_open: bool = True) -> Check:
             raise ValueError(f"must be in [{low:g}, {high:g}{closing}, got {value!r}")
         return value
 
-    return check
+    return _described(check, "number", low=low, high=high, high_open=high_open)
 
 
 def _choice(options: tuple[str, ...]) -> Check:
@@ -82,13 +91,16 @@ def _choice(options: tuple[str, ...]) -> Check:
             raise ValueError(f"must be one of {', '.join(options)}; got {show(value)}")
         return value
 
-    return check
+    return _described(check, "choice", options=options)
 
 
 def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"must be true or false, got {show(value)}")
     return value
+
+
+_described(_flag, "flag")
 
 
 def show(value: Any) -> str:
