@@ -30,7 +30,7 @@ run: $(BIN)/.installed
 # The suite runs on two workers (pytest-xdist, a test file to a worker: a module's fixtures
 # stay with it); then the tests marked `timed` run alone, so no other test's load moves
 # what they measure.
-PARALLEL := -n 2 --dist loadfile
+PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
 
 test: $(BIN)/.installed-dev
 	$(BIN)/ruff check .

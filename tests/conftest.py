@@ -100,3 +100,18 @@ def trained_once(tmp_path_factory: pytest.TempPathFactory, mnist) -> TrainedOnce
     """Tiny runs trained once per session; `trained_once.copy(config)` puts one in this
     test's store."""
     return TrainedOnce(tmp_path_factory.mktemp("trained-once"))
+
+
+# `make test` hands test files to its two workers in collection order (pytest-xdist with
+# --dist loadfile --no-loadscope-reorder). A long file handed out last would keep one worker
+# busy long after the other has finished, so the longest file goes first, then every file
+# with a test marked slow, then the rest, each group in its usual order.
+LONGEST_FILE = "tests/e2e/test_replay.py"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::")[0]
+
+    slow_files = {file_of(item) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: (file_of(item) != LONGEST_FILE, file_of(item) not in slow_files))

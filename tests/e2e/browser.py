@@ -337,8 +337,8 @@ class StreamlitPage:
         target.click()
         self.wait_until_settled(sent)
 
-    def expect_blank(self) -> None:
-        """Wait until the Prediction reads "—" and the app is still."""
+    def wait_for_blank(self) -> None:
+        """Wait until the Prediction reads "—" (the run that cleared it may go on)."""
         # Polled every frame: expect() backs off to checks a second apart, which would
         # cost more than the run itself 50 times over in the handwriting replay.
         self.page.wait_for_function(
@@ -346,6 +346,10 @@ class StreamlitPage:
             arg=BLANK,
             timeout=RUN_TIMEOUT_MS,
         )
+
+    def expect_blank(self) -> None:
+        """Wait until the Prediction reads "—" and the app is still."""
+        self.wait_for_blank()
         self.wait_until_quiet()
 
 

@@ -61,28 +61,36 @@ def pendigits_sample(per_class: int) -> list[PenDigit]:
     return sample_balanced(handdrawn.writer_digits("test"), per_class, seed=0)
 
 
-def replay(app: StreamlitPage, digit: PenDigit) -> Replay:
+def replay(app: StreamlitPage, digit: PenDigit, timed: bool = False) -> Replay:
     """Draw a digit on a blank canvas, read the Prediction, then press Clear.
 
-    The latency is taken at the end of the first stroke, where the Prediction must change
-    from "—"; at the last stroke it often would not (a "4" missing its last stroke may
-    already read "4"), and an unchanged value cannot be timed. Like a person, the replay
-    goes on drawing as soon as the Prediction shows, and draws the later strokes one
-    after another; only after the last one does it wait for the app to settle.
+    Like a person, the replay draws the strokes one after another, whatever the app is
+    doing, and only after the last one waits for the app to settle; after Clear it starts
+    the next digit as soon as the Prediction reads blank.
+
+    `timed`: the first stroke's latency is taken too (pen-up to a new Prediction), where
+    the Prediction must change from "—"; at the last stroke it often would not (a "4"
+    missing its last stroke may already read "4"), and an unchanged value cannot be timed.
+    The next stroke follows as soon as the Prediction shows; after Clear, the replay waits
+    for the app to be still, so that no run of this digit is in the next one's time.
     """
     strokes = canvas_strokes(digit)
-    latency = app.stroke_with_latency(strokes[0])
-    if len(strokes) > 1:
-        for stroke in strokes[1:]:  # drawn on at once, whatever the app is doing
-            sent = app.stroke(stroke)
+    latency = app.stroke_with_latency(strokes[0]) if timed else None
+    sent = None if timed else app.stroke(strokes[0])
+    for stroke in strokes[1:]:
+        sent = app.stroke(stroke)
+    if sent is not None:
         app.wait_until_settled(sent)
     elif latency is None:
         app.wait_until_quiet()
     app.page.mouse.move(0, 0)  # off the canvas: its hover toolbar covers widgets above it
     predicted = app.read_metric("Prediction")
     # Clear may interrupt the run that is still drawing the chart, as a person's click would.
-    clear_button(app).click()
-    app.expect_blank()
+    clear_button(app).dispatch_event("click")
+    if timed:
+        app.expect_blank()
+    else:
+        app.wait_for_blank()
     return Replay(digit.label, digit.writer, digit.index, str(predicted), latency)
 
 

@@ -47,7 +47,7 @@ def latencies(browser: Browser, app_url: str, echo_url: str) -> Iterator[list[Re
     replays = []
     for digit in digits:
         app.page.bring_to_front()
-        replayed = replay(app, digit)
+        replayed = replay(app, digit, timed=True)
         echoed = echo_latency(echo, canvas_strokes(digit)[0])
         replays.append(dataclasses.replace(replayed, echo_latency_ms=echoed))
     yield replays
