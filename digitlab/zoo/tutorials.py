@@ -2,8 +2,15 @@
 
 Each `Tutorial` is a preset: a custom network's spec (for the networks not in the zoo) or a
 zoo model's, with the settings its tutorial trains it with, and help text saying which
-tutorial it follows and what DigitLab's own recipe changes and why. Keras's defaults are
-the tutorials' wherever they set nothing: Adam at 1e-3, batches of 32, no validation split.
+tutorial it follows and what DigitLab's own recipe changes and why. The tutorials choose
+Adam and otherwise keep Keras's defaults: a learning rate of 1e-3, batches of 32, no
+validation split.
+
+Only zoo models whose tutorial is known have a "tutorial" preset (`_ZOO`): mlp_small (the
+TensorFlow 2 quickstart for beginners) and tiny20 (the multi-class practice lab). The
+tutorials of mlp, cnn, cnn_small, cnn_bn and regression were not recorded, and no public
+tutorial found builds exactly their layers, so they have none: their settings would be
+guesses (the README lists the closest public tutorials and how they differ).
 """
 
 from __future__ import annotations
