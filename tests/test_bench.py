@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from digitlab.bench import QUICK_ENTRIES, TRAINING_ENTRIES
 from digitlab.data import handdrawn
 from digitlab.data.pendigits import default_pendigits_path
 
@@ -30,6 +31,7 @@ def test_bench_quick_reports_every_figure(mnist, private_store):
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads(done.stdout)
     assert results["quick"] is True
+    assert [key for key in TRAINING_ENTRIES if key in results] == list(QUICK_ENTRIES)
     assert 0.5 < results["reference"]["accuracy"] <= 1 and results["reference"]["epochs"] == 1
     for model in ("digitnet", "mlp"):
         assert results[model]["seconds"] > 0 and 0.5 < results[model]["accuracy"] <= 1

@@ -84,8 +84,8 @@ def test_drawing_keeps_answering_while_another_session_trains(browser: Browser, 
     """The figures are printed for the README; the hard limit here is a second a drawing."""
     trainer = open_session(browser, app_url)
     drawer = open_session(browser, app_url)
-    stroke_latencies(drawer, 3)  # warm up
-    alone = stroke_latencies(drawer, 9)
+    stroke_latencies(drawer, 1)  # warm up: the first model call and chart are slower
+    alone = stroke_latencies(drawer, 5)  # for the printed comparison only
     sidebar = start_job(trainer, "mlp_small", epochs=20, images=60_000)
     try:
         expect(sidebar.get_by_test_id("stProgress")).to_be_visible(timeout=60_000)
@@ -94,8 +94,8 @@ def test_drawing_keeps_answering_while_another_session_trains(browser: Browser, 
     finally:
         stop_job(trainer, sidebar)
     print(
-        f"\nstroke-to-prediction, median of 9: {statistics.median(alone):.0f} ms alone, "
-        f"{statistics.median(beside_a_job):.0f} ms while another session trains "
+        f"\nstroke-to-prediction, median: {statistics.median(alone):.0f} ms alone (5), "
+        f"{statistics.median(beside_a_job):.0f} ms while another session trains (9) "
         f"(all: {[round(wait) for wait in beside_a_job]} ms)"
     )
     assert all(wait is not None and wait < DRAWING_DEADLINE_S * 1000 for wait in beside_a_job)
