@@ -6,9 +6,18 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from digitlab.ui.charts import ACCENT, MUTED, RUN_COLOURS
+from digitlab.ui.charts import ACCENT, MUTED
 
 _SMALL_MARGIN = dict(l=10, r=10, t=30, b=10)
+# One colour per activation, far enough apart to tell the faint ones apart.
+ACTIVATION_COLOURS = {
+    "relu": "#3b5bdb",
+    "leaky_relu": "#e8590c",
+    "elu": "#2b8a3e",
+    "gelu": "#ae3ec9",
+    "sigmoid": "#c92a2a",
+    "tanh": "#495057",
+}
 
 
 def class_balance(counts: dict[str, int], title: str) -> go.Figure:
@@ -58,10 +67,10 @@ def activation_curves(curves: dict[str, dict[str, np.ndarray]], used: set[str]) 
     """Each activation (left) and its derivative (right); those in `used` bold, the rest
     faint and dotted, so the network's own stand out against the alternatives."""
     figure = make_subplots(rows=1, cols=2, subplot_titles=("f(x)", "f′(x), its derivative"))
-    for number, (name, curve) in enumerate(curves.items()):
-        colour = RUN_COLOURS[number % len(RUN_COLOURS)]
+    for name, curve in curves.items():
+        colour = ACTIVATION_COLOURS.get(name, MUTED)
         bold = name in used
-        line = dict(color=colour, width=3) if bold else dict(color=colour, width=1.2, dash="dot")
+        line = dict(color=colour, width=3.5) if bold else dict(color=colour, width=1.5, dash="dot")
         for column, key in ((1, "y"), (2, "dy")):
             figure.add_scatter(
                 x=curve["x"],
@@ -70,15 +79,15 @@ def activation_curves(curves: dict[str, dict[str, np.ndarray]], used: set[str]) 
                 legendgroup=name,
                 showlegend=column == 1,
                 line=line,
-                opacity=1.0 if bold else 0.45,
+                opacity=1.0 if bold else 0.7,
                 hovertemplate=f"{name}: x %{{x:.2f}}, %{{y:.3f}}<extra></extra>",
                 row=1,
                 col=column,
             )
     figure.update_layout(
-        height=330,
+        height=360,
         margin=dict(l=10, r=10, t=40, b=10),
-        legend=dict(orientation="h", y=-0.15, font=dict(size=11)),
+        legend=dict(orientation="h", y=-0.25, font=dict(size=12)),
     )
     figure.update_xaxes(title="x", zeroline=True, zerolinecolor=MUTED)
     figure.update_yaxes(zeroline=True, zerolinecolor=MUTED)

@@ -138,14 +138,20 @@ def show_hard_ones(run: store.Run) -> None:
     if run.model == ENSEMBLE:
         st.info("Pick one network: an ensemble's members each have their own hard ones.")
         return
-    if hard_examples.cached_outputs(run) is None and not st.button(
-        "Find them", key=state.DATA_HARD_START_KEY, icon=":material/search:"
-    ):
-        st.caption(
-            "Runs the model over the 60,000 MNIST training images once (about a second for an "
-            "MLP, 15-35 s for a convolutional net on 2 cores); the answers are kept with the run."
-        )
-        return
+    if hard_examples.cached_outputs(run) is None:
+        slot = st.empty()  # the button goes once pressed
+        with slot.container():
+            pressed = st.button(
+                "Find them", key=state.DATA_HARD_START_KEY, icon=":material/search:"
+            )
+            st.caption(
+                "Runs the model over the 60,000 MNIST training images once (about a second "
+                "for an MLP, 15-35 s for a convolutional net on 2 cores); the answers are kept "
+                "with the run."
+            )
+        if not pressed:
+            return
+        slot.empty()
     try:
         outputs = _train_outputs(run, run.cache_key)
         mnist = source(browse.MNIST_TRAIN)
@@ -201,7 +207,7 @@ def show_hard_ones(run: store.Run) -> None:
 def show_balance() -> None:
     columns = st.columns(len(browse.SOURCE_TITLES))
     for column, name in zip(columns, browse.SOURCE_TITLES, strict=True):
-        counts = _balance(name)
+        counts = {label: n for label, n in _balance(name).items() if n}  # no empty bars
         title = f"{browse.SOURCE_TITLES[name]}: {sum(counts.values()):,}"
         column.plotly_chart(data_charts.class_balance(counts, title), key=f"balance-{name}")
 
@@ -214,7 +220,7 @@ def show_means() -> None:
 
 def show_normalisation() -> None:
     images = source(browse.MNIST_TRAIN).images
-    index = st.number_input(
+    index = st.columns([1, 3])[0].number_input(
         "MNIST training image", 0, len(images) - 1, 0, step=1, key=state.DATA_IMAGE_KEY
     )
     steps = browse.normalisation_steps(images[int(index)])
