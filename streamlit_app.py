@@ -11,6 +11,7 @@ page = st.navigation(
     [
         st.Page(f"{PAGES}/draw.py", title="Draw", icon=":material/draw:", default=True),
         st.Page(f"{PAGES}/build.py", title="Build", icon=":material/construction:"),
+        st.Page(f"{PAGES}/data.py", title="Data", icon=":material/grid_view:"),
         st.Page(f"{PAGES}/runs.py", title="Runs", icon=":material/history:"),
         st.Page(f"{PAGES}/search.py", title="Search", icon=":material/tune:"),
         st.Page(f"{PAGES}/evaluate.py", title="Evaluate", icon=":material/analytics:"),

@@ -31,7 +31,7 @@ APP = str(REPO_ROOT / "streamlit_app.py")
 TINY = TrainConfig(model="tiny20", epochs=1, train_samples=500)
 PAGES = {
     name: f"digitlab/ui/pages/{name}.py"
-    for name in ("draw", "build", "runs", "evaluate", "export", "my_digits")
+    for name in ("draw", "build", "data", "runs", "evaluate", "export", "my_digits")
 }
 
 

@@ -11,7 +11,6 @@ The result is computed once per run and cached under the store (`evaluation.json
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from dataclasses import dataclass, field
@@ -184,9 +183,7 @@ def _read_summary(run: store.Run) -> dict[str, Any] | None:
 def save_cache(evaluation: Evaluation, run: store.Run) -> Path:
     """Cache the evaluation: the outputs first, the JSON last (it marks a complete cache)."""
     folder = _cache_dir(run)
-    buffer = io.BytesIO()
-    np.save(buffer, evaluation.outputs.astype(np.float32))
-    atomic.write_bytes(folder / OUTPUTS_FILE, buffer.getvalue())
+    atomic.write_array(folder / OUTPUTS_FILE, evaluation.outputs.astype(np.float32))
     atomic.write_text(folder / EVALUATION_FILE, json.dumps(evaluation.to_json(), indent=1))
     _temperatures[run.cache_key] = evaluation.summary.get("temperature")
     return folder
@@ -195,9 +192,8 @@ def save_cache(evaluation: Evaluation, run: store.Run) -> Path:
 def load_cache(run: store.Run) -> Evaluation | None:
     """The cached evaluation of exactly this run, or None."""
     summary = _read_summary(run)
-    try:
-        outputs = np.load(_cache_dir(run) / OUTPUTS_FILE, allow_pickle=False)
-    except (OSError, ValueError):
+    outputs = atomic.read_array(_cache_dir(run) / OUTPUTS_FILE)
+    if outputs is None:
         return None
     labels = np.asarray(data.load_mnist().y_test, dtype=np.int64)
     if summary is None or len(outputs) != len(labels):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import numpy as np
 
 TEMP_PREFIX = ".tmp-"
 
@@ -42,3 +45,18 @@ def write_bytes(path: Path, data: bytes) -> None:
 
 def write_text(path: Path, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
+
+
+def write_array(path: Path, array: np.ndarray) -> None:
+    """Save one array as a .npy file, atomically (a cache is whole or absent)."""
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    write_bytes(path, buffer.getvalue())
+
+
+def read_array(path: Path) -> np.ndarray | None:
+    """The array a `write_array` saved, or None when it is missing or unreadable."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None

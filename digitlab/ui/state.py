@@ -111,6 +111,15 @@ def gallery_predicted_key(model: str) -> str:
     return f"gallery_predicted_{model}"
 
 
+# --- the Data page ---
+DATA_SOURCE_KEY = "data_source"  # which training images the grid shows (data.browse names)
+DATA_DIGIT_KEY = "data_digit"  # the grid's digit filter: None for every digit
+DATA_PAGE_KEY = "data_page"  # the grid's page, from 1; a new source or digit goes back to 1
+DATA_MODEL_KEY = "data_model_name"  # the architecture of the run whose hard ones are shown
+DATA_HARD_KIND_KEY = "data_hard_kind"  # its mistakes, or the images it is least sure of
+DATA_HARD_START_KEY = "data_hard_start"  # runs the model over the training images, once
+DATA_IMAGE_KEY = "data_image"  # the MNIST training image the normalisation steps show
+
 # --- the Export page ---
 EXPORT_MODEL_KEY = "export_model_name"  # its own architecture (it opens on the Draw page's)
 

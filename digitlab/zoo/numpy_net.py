@@ -16,15 +16,14 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from digitlab.zoo import keras_file
+from digitlab.zoo import activations, keras_file
 
 Layer = Callable[[np.ndarray], np.ndarray]
 
+# The activations it runs: their numpy definitions are shared with the Data page's plot.
 ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "linear": lambda x: x,
-    "relu": lambda x: np.maximum(x, 0),
-    "tanh": np.tanh,
-    "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+    **{name: activations.ACTIVATIONS[name][0] for name in ("relu", "tanh", "sigmoid")},
 }
 
 
