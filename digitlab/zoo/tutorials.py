@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from digitlab.zoo.arch import dumps
-from digitlab.zoo.networks import FLATTEN, MAX_POOL, RELU, conv, dense, dropout, spec
+from digitlab.zoo.networks import FLATTEN, MAX_POOL, RELU, conv, dense, dropout, spec, zoo_spec
 from digitlab.zoo.registry import CUSTOM
 
 TUTORIAL = "tutorial"  # a zoo model's tutorial-faithful preset
@@ -54,6 +54,7 @@ def _block(filters: int) -> dict[str, Any]:
     }
 
 
+_CNN_SMALL = zoo_spec("cnn_small")
 _STEM = [conv(32, padding="same", use_bias=False), {"type": "BatchNormalization"}]
 _CUSTOM: dict[str, Tutorial] = {
     "cnn_regression": Tutorial(
@@ -62,15 +63,8 @@ _CUSTOM: dict[str, Tutorial] = {
         "The regression tutorial's CNN: cnn_small's convolutions with one linear output, the "
         "digit's value, fitted by mean squared error. DigitLab's regression model is an MLP; "
         "this shows what convolutions add when a 7 read as 6.8 is a small error.",
-        spec(
-            conv(32, **RELU),
-            MAX_POOL,
-            conv(64, **RELU),
-            MAX_POOL,
-            FLATTEN,
-            dense(64, **RELU),
-            dense(1),
-        ),
+        # cnn_small's own layers, its Dense 10 swapped for one linear output.
+        {**_CNN_SMALL, "layers": [*_CNN_SMALL["layers"][:-1], dense(1)]},
     ),
     "tiny20_50_20": Tutorial(
         CUSTOM,
