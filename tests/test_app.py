@@ -98,8 +98,12 @@ def test_a_sessions_run_answers_only_that_session_until_it_goes_back(mnist, hand
 
     mine.button(key="back_to_shipped").click().run()
     assert answered_by(mine) == before[0] and bar_heights(mine) == before[1]
+    assert not [b for b in mine.button if b.key == "back_to_shipped"]  # the shipped one answers
     mine.selectbox(key="version_tiny20").set_value("1").run()  # and forth again, by hand
     assert "your run 1," in answered_by(mine)
+    assert not any("Your new tiny20" in s.value for s in mine.success)  # no notice now,
+    mine.button(key="back_to_shipped").click().run()  # but the way back is still there
+    assert answered_by(mine) == before[0]
 
 
 def test_script_runs_leave_the_loaded_keras_models_alone(handwritten_seven):

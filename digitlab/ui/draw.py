@@ -56,16 +56,21 @@ def raw_outputs(run: store.Run, image28: np.ndarray, runtime: str = KERAS) -> np
     return cached[1]
 
 
-def show_notice(model: str) -> None:
-    """After this session's run finished: which run answers now, and the way back."""
-    notice = st.session_state.get(state.NOTICE_KEY)
-    if notice is None or notice[0] != model:
-        return
+def show_way_back(model: str) -> None:
+    """While this session's own choice answers, a way back to the shipped model: with the
+    notice after a run of its own just finished, or alone after a pick in Version."""
     run = state.chosen_run(model)
-    if run.id != notice[1]:
+    try:
+        if run.id == store.default_run(model).id:
+            return
+    except store.StoreError:  # an ensemble: no server default to go back to
         return
+    notice = st.session_state.get(state.NOTICE_KEY)
     message, back = st.columns([3, 1], vertical_alignment="center")
-    message.success(f"Your new {model} answers now: {state.run_label(run)}.")
+    if notice is not None and notice[0] == model and notice[1] == run.id:
+        message.success(f"Your new {model} answers now: {state.run_label(run)}.")
+    else:
+        message.caption(f"This session's {model} is {state.run_label(run)}.")
     back.button(
         "Back to the shipped model",
         on_click=state.back_to_default,
@@ -172,7 +177,7 @@ def render() -> None:
         temperature = temperature_slider(
             calibrated_temperature(run), applies=spec.task != REGRESSION
         )
-    show_notice(name)
+    show_way_back(name)
 
     with drawing_row():  # on a phone: the canvas, then the answer, then the input
         canvas_column, input_column, result_column = st.columns([1.25, 0.9, 1.45], gap="medium")

@@ -164,7 +164,8 @@ def test_a_sessions_run_is_its_own_and_a_restart_starts_on_the_shipped_model(
 
         sidebar = start_job(trainer, "digitnet", epochs=1, images=200)
         done = sidebar.get_by_test_id("stAlert").filter(has_text="digitnet: Trained and stored")
-        expect(done).to_be_visible(timeout=120_000)
+        # A fresh process: TensorFlow's import, MNIST, 200 images, then all of MNIST test.
+        expect(done).to_be_visible(timeout=240_000)
         trainer.wait_until_quiet()
         notice = trainer.page.get_by_test_id("stAlert").filter(has_text="Your new digitnet")
         expect(notice).to_be_visible()
