@@ -17,8 +17,8 @@ from digitlab.inference import ensemble
 from digitlab.inference.predict import interpret, load_predictor
 from digitlab.inference.softmax import softmax
 from digitlab.training import ensembles
-from digitlab.ui.state import INJECTED_IMAGE
-from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE
+from digitlab.ui.state import INJECTED_IMAGE, MODEL_KEY
+from digitlab.zoo.registry import CLASSIFICATION, DEFAULT_MODEL, ENSEMBLE
 
 from helpers import (
     PAGES,
@@ -188,3 +188,11 @@ def test_the_runs_page_makes_one_that_then_answers_this_session(private_store):
     app.switch_page(PAGES["draw"]).run()
     assert any("members say" in c.value for c in app.caption)  # the ensemble answers here
     assert new_app(ENSEMBLE).run().error  # and no other session has it
+
+    # Back goes to a model that answers, and choosing "ensemble" again finds this one.
+    app.button(key="back_to_shipped").click().run()
+    assert not app.error and app.selectbox(key=MODEL_KEY).value == DEFAULT_MODEL
+    assert any(": shipped" in c.value for c in app.caption if "Answered by" in c.value)
+    app.selectbox(key=MODEL_KEY).set_value(ENSEMBLE).run()
+    assert not app.error and any("members say" in c.value for c in app.caption)
+    assert app.selectbox(key=f"version_{ENSEMBLE}").value == run.id

@@ -60,10 +60,7 @@ def show_way_back(model: str) -> None:
     """While this session's own choice answers, a way back to the shipped model: with the
     notice after a run of its own just finished, or alone after a pick in Version."""
     run = state.chosen_run(model)
-    try:
-        if run.id == store.default_run(model).id:
-            return
-    except store.StoreError:  # an ensemble: no server default to go back to
+    if run.id == state.server_default_id(model):
         return
     notice = st.session_state.get(state.NOTICE_KEY)
     message, back = st.columns([3, 1], vertical_alignment="center")

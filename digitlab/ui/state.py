@@ -232,7 +232,15 @@ def chosen_run(model: str) -> store.Run:
             return store.get_run(run_id)
         except store.StoreError:
             del st.session_state[run_key(model)]
-    return store.default_run(model)
+    try:
+        return store.default_run(model)
+    except store.StoreError:
+        # An ensemble or a custom network has no shipped run: this session's newest answers
+        # (choosing "ensemble" again must find the one it made, not a dead end).
+        runs = visible_runs(model)
+        if not runs:
+            raise
+        return runs[0]
 
 
 def in_use(run: store.Run) -> bool:
@@ -251,10 +259,22 @@ def choose_run(model: str, run_id: str | None) -> None:
         st.session_state[run_key(model)] = run_id
 
 
+def server_default_id(model: str) -> str | None:
+    """The id of the run that answers for `model` when a session chose none; None when
+    nothing does (an ensemble or a custom network nobody promoted)."""
+    try:
+        return store.default_run(model).id
+    except store.StoreError:
+        return None
+
+
 def back_to_default(model: str) -> None:
-    """A button callback: the default run answers again, and the notice goes."""
+    """A button callback: the default run answers again, and the notice goes. Where the
+    architecture has no default (an ensemble), the Draw page goes back to the shipped model."""
     choose_run(model, None)
     st.session_state.pop(NOTICE_KEY, None)
+    if server_default_id(model) is None:
+        st.session_state[PENDING_MODEL_KEY] = DEFAULT_MODEL
 
 
 def adopt_finished_run(model: str, run_id: str) -> None:

@@ -45,10 +45,7 @@ def run_selector(model: str) -> store.Run:
     choices = {run.id: run for run in runs[:VERSION_CHOICES]}
     choices.update({run.id: run for run in runs if run.shipped})
     choices.setdefault(current.id, current)
-    try:
-        default_id = store.default_run(model).id
-    except store.StoreError:  # ensembles: none is the server's default
-        default_id = None
+    default_id = state.server_default_id(model)
     key = state.version_key(model)
     labels = {
         run_id: state.run_label(run) + (" (server default)" if run_id == default_id else "")
