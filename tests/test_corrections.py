@@ -1,10 +1,11 @@
-"""The correction loop under AppTest: "Wrong? It's a …" and "Right" on the Draw page save
+"""The correction loop under AppTest: "Wrong? Save it as …" and "Right" on the Draw page save
 the drawing, My digits shows this session's drawings only, relabels and deletes them, and
 offers both exports."""
 
 from __future__ import annotations
 
 import io
+import re
 import time
 import zipfile
 
@@ -32,8 +33,10 @@ def drawn_app():
 
 
 def test_wrong_saves_the_drawing_with_the_label_given():
+    drawings.save(preprocess(drawn_seven()).image, 7, "someone else")  # another person's
     app = drawn_app()
     said = metric(app, "Prediction")
+    assert any(c.value == "Wrong? Save it as …" for c in app.caption)
     app.button(key=correction_button_key(2)).click().run()
     owner = app.session_state[OWNER_KEY]
     [saved] = drawings.list_drawings(owner)
@@ -41,11 +44,16 @@ def test_wrong_saves_the_drawing_with_the_label_given():
     assert saved.run_id == "digitnet" and saved.strokes is None  # AppTest's canvas: no JSON
     assert len(saved.probabilities) == 10 and abs(sum(saved.probabilities) - 1) < 1e-4
     assert saved.image.max() > 200  # the 28x28 input, ink bright
-    assert any("Saved as 2" in s.value for s in app.success)
+    assert any("Saved as 2 (your drawing 1)" in s.value for s in app.success)  # not drawing 2
     # Another label for the same drawing changes it rather than saving it twice.
     app.button(key=correction_button_key(drawings.NOT_A_DIGIT)).click().run()
     [again] = drawings.list_drawings(owner)
     assert again.id == saved.id and again.label == drawings.NOT_A_DIGIT
+    assert any("(your drawing 1)" in s.value for s in app.success)
+    open_page(app, "my_digits")
+    assert [c.value for c in app.caption if c.value.startswith("Drawing ")] == [
+        "Drawing 1: the model said " + said
+    ]
 
 
 def test_right_confirms_the_models_answer():
@@ -107,6 +115,8 @@ def test_fine_tune_from_my_digits_becomes_the_sessions_model(mnist):
     assert any("Fine-tuned and stored as run 1" in s.value for s in app.success), app.warning
     labels = [m.label for m in app.metric]
     assert "MNIST test" in labels and "Your 3 held-out drawings" in labels
+    held = next(m for m in app.metric if m.label == "Your 3 held-out drawings")
+    assert re.fullmatch(r"-?\d of 3 (more|fewer) right|no change \(from \d of 3\)", held.delta)
     run = store.get_run("1")
     assert run.owner == owner and run.metrics["fine_tuned_from"] == "mlp_small"
     open_page(app, "draw")

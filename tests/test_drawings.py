@@ -8,6 +8,7 @@ import io
 import json
 import sqlite3
 import zipfile
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -114,6 +115,9 @@ def test_zip_export_holds_a_png_and_a_label_for_each(tmp_path):
         rows = list(csv.DictReader(io.StringIO(archive.read("labels.csv").decode())))
         assert [row["label"] for row in rows] == ["7", "-1"]
         assert rows[0]["predicted"] == "1" and rows[0]["run_id"] == "12"
+        saved_at = datetime.fromisoformat(rows[0]["created_at"])  # ISO 8601, in UTC
+        assert saved_at.tzinfo is not None
+        assert saved_at.timestamp() == pytest.approx(first.created_at, abs=1)
         for row, drawing in zip(rows, (first, second), strict=True):
             pixels = np.asarray(Image.open(io.BytesIO(archive.read(row["file"]))))
             np.testing.assert_array_equal(pixels, drawing.image)

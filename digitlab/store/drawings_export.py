@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,12 @@ def png_bytes(drawing: Drawing) -> bytes:
     return buffer.getvalue()
 
 
+def iso_time(seconds: float) -> str:
+    """A saved drawing's time as ISO 8601 in UTC ("2026-12-03T14:52:07+00:00"): what a
+    spreadsheet or pandas reads as a date, unlike seconds since 1970."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds")
+
+
 def zip_bytes(found: list[Drawing]) -> bytes:
     """A ZIP of one PNG per drawing and `labels.csv` naming each file's label (-1: not a
     digit), the model's answer, the run that gave it and when it was saved."""
@@ -46,7 +53,7 @@ def zip_bytes(found: list[Drawing]) -> bytes:
             name = png_name(drawing)
             archive.writestr(name, png_bytes(drawing))
             predicted = "" if drawing.predicted is None else drawing.predicted
-            created = f"{drawing.created_at:.3f}"
+            created = iso_time(drawing.created_at)
             writer.writerow((name, drawing.label, predicted, drawing.run_id or "", created))
         archive.writestr(LABELS_FILE, table.getvalue())
     return buffer.getvalue()

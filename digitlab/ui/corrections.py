@@ -1,4 +1,4 @@
-"""Under the Draw page's prediction: "Right" and "Wrong? It's a …", which save the drawing.
+"""Under the Draw page's prediction: "Right" and "Wrong? Save it as …", which save the drawing.
 
 Pressing one stores the drawing in this session's saved drawings (digitlab.store.drawings) with
 the label given. Pressing another for the same drawing changes that label rather than
@@ -66,11 +66,13 @@ def _save(drawing: Drawing, label: int, from_canvas: bool) -> None:
         st.session_state.pop(CORRECTIONS_SAVED_KEY, None)
         st.toast(str(error), icon=":material/error:")
         return
-    st.session_state[CORRECTIONS_SAVED_KEY] = (digest, saved.id, saved.label)
+    # Numbered among this person's drawings, as My digits shows them (relabelling keeps it).
+    number = last[3] if last is not None and last[0] == digest else drawings.count(owner)
+    st.session_state[CORRECTIONS_SAVED_KEY] = (digest, saved.id, saved.label, number)
 
 
 def offer(drawing: Drawing, from_canvas: bool) -> None:
-    """The Right and "Wrong? It's a …" buttons under a prediction, and what was saved.
+    """The Right and "Wrong? Save it as …" buttons under a prediction, and what was saved.
 
     `from_canvas`: the drawing came from the canvas (its strokes are saved with it), not
     from an uploaded image.
@@ -87,7 +89,7 @@ def offer(drawing: Drawing, from_canvas: bool) -> None:
             icon=":material/check:",
             help="Save this drawing with the model's answer (see My digits).",
         )
-    st.caption("Wrong? It's a …")
+    st.caption("Wrong? Save it as …")
     with st.container(horizontal=True, gap="small"):
         for label in LABELS:
             st.button(
@@ -100,6 +102,6 @@ def offer(drawing: Drawing, from_canvas: bool) -> None:
     last = st.session_state.get(CORRECTIONS_SAVED_KEY)
     if last is not None and last[0] == _digest(drawing):
         st.success(
-            f"Saved as {label_name(last[2])} (drawing {last[1]}): see My digits.",
+            f"Saved as {label_name(last[2])} (your drawing {last[3]}): see My digits.",
             icon=":material/bookmark_added:",
         )

@@ -210,7 +210,7 @@ def render() -> None:
     answered = None if outputs is None else Drawing(prepared.image, run, prediction, temperature)
     with result_column:
         show_prediction(prediction, spec.task)
-        if answered is not None:  # "Right" / "Wrong? It's a …": save the drawing
+        if answered is not None:  # "Right" / "Wrong? Save it as …": save the drawing
             corrections.offer(answered, source == DRAW)
         belief.show(answered, outputs, runtime, from_canvas=source == DRAW)  # growth, and a table
         if prediction.probabilities is not None and ensemble.is_members_outputs(outputs):

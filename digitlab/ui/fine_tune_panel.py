@@ -17,6 +17,21 @@ from digitlab.zoo.registry import ENSEMBLE
 POLL_SECONDS = 0.5
 
 
+FEW_DRAWINGS = 20  # under this many held-out drawings, a change is said in drawings
+
+
+def held_out_change(before: float, after: float, drawings: int) -> str:
+    """The held-out change in words: "1 of 4 more right" for a few drawings (one of four is
+    "+25 points", which overstates it), points for many."""
+    if drawings >= FEW_DRAWINGS:
+        return f"{(after - before) * 100:+.0f} points (from {before:.0%})"
+    more = round((after - before) * drawings)
+    if more == 0:
+        return f"no change (from {round(before * drawings)} of {drawings})"
+    # A leading minus is what turns st.metric's arrow red and down.
+    return f"{more} of {drawings} more right" if more > 0 else f"-{-more} of {drawings} fewer right"
+
+
 def show_figures(run: store.Run) -> None:
     """A fine-tuned run's before and after, as metrics with their change."""
     m = run.metrics
@@ -25,8 +40,7 @@ def show_figures(run: store.Run) -> None:
         held.metric(
             f"Your {m['held_out_drawings']} held-out drawings",
             f"{m['held_out_after']:.0%}",
-            f"{(m['held_out_after'] - m['held_out_before']) * 100:+.0f} points "
-            f"(from {m['held_out_before']:.0%})",
+            held_out_change(m["held_out_before"], m["held_out_after"], m["held_out_drawings"]),
             help="Drawings of yours that fine-tuning never trained on.",
         )
     mnist.metric(

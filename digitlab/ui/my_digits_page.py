@@ -13,7 +13,7 @@ from digitlab.ui import charts, fine_tune_panel, state
 
 PER_ROW = 5
 EMPTY_MESSAGE = (
-    'No drawings saved yet. On the Draw page, press Right or one of "Wrong? It\'s a …" '
+    'No drawings saved yet. On the Draw page, press Right or one of "Wrong? Save it as …" '
     "under a prediction to keep a drawing here."
 )
 
@@ -34,12 +34,15 @@ def _delete(drawing_id: int) -> None:
         st.toast(str(error), icon=":material/error:")
 
 
-def show_drawing(drawing: Drawing) -> None:
-    """One drawing: the input the model saw, its label (changeable), what the model said."""
+def show_drawing(drawing: Drawing, number: int) -> None:
+    """One drawing: the input the model saw, its label (changeable), what the model said.
+
+    `number`: its place among this person's drawings, oldest first (the store's ids count
+    everyone's, so a newcomer's first would read "drawing 11")."""
     with st.container(border=True, key=f"drawing_{drawing.id}"):
         st.image(charts.enlarged_pixels(drawing.image / 255, scale=4), width=112)
         said = "—" if drawing.predicted is None else label_name(drawing.predicted)
-        st.caption(f"Drawing {drawing.id}: the model said {said}")
+        st.caption(f"Drawing {number}: the model said {said}")
         st.selectbox(
             "Label",
             LABELS,
@@ -60,12 +63,12 @@ def show_drawing(drawing: Drawing) -> None:
 
 
 def show_gallery(found: list[Drawing]) -> None:
-    newest_first = list(reversed(found))
+    newest_first = list(reversed(list(enumerate(found, start=1))))
     for start in range(0, len(newest_first), PER_ROW):
         row = newest_first[start : start + PER_ROW]
-        for column, drawing in zip(st.columns(PER_ROW)[: len(row)], row, strict=True):
+        for column, (number, drawing) in zip(st.columns(PER_ROW)[: len(row)], row, strict=True):
             with column:
-                show_drawing(drawing)
+                show_drawing(drawing, number)
 
 
 def show_export(found: list[Drawing]) -> None:

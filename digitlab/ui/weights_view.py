@@ -68,8 +68,8 @@ def show_weights(run: store.Run) -> None:
         first, last = data.epochs[0].first_epoch, data.epochs[0].last_epoch
         st.caption(
             f"From this run's TensorBoard logs: each weight after epoch {first} and after "
-            f"epoch {last}, overlaid. `tensorboard --logdir {store.store_dir() / 'runs'}` "
-            "shows every epoch."
+            f"epoch {last}, overlaid. TensorBoard shows every epoch (the README says how "
+            "to start it on the server's runs)."
         )
     elif run.shipped:
         st.info(

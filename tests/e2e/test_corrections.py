@@ -34,7 +34,7 @@ def test_draw_correct_find_on_my_digits_and_export(app: StreamlitPage, tmp_path:
     app.draw(SEVEN)
     said = app.prediction()
     assert said not in (BLANK, SAID), f"the model read the 7 as {said}"
-    expect(app.page.get_by_text("Wrong? It's a …")).to_be_visible()
+    expect(app.page.get_by_text("Wrong? Save it as …")).to_be_visible()
     app.click_and_wait(app.page.get_by_role("button", name=SAID, exact=True))
     expect(app.page.get_by_text(re.compile(f"Saved as {SAID} \\(drawing"))).to_be_visible()
 
