@@ -60,11 +60,15 @@ def test_the_regression_model_shows_a_number(handwritten_seven):
     assert any("Predicted value" in caption.value for caption in app.caption)
 
 
-def train_from_the_sidebar(app: AppTest, model: str, samples: int = 500) -> None:
+def train_from_the_sidebar(
+    app: AppTest, model: str, samples: int = 500, learning_rate: float | None = None
+) -> None:
     """Fill the sidebar form as a user does, press Train and poll until the job ends."""
     app.sidebar.selectbox(key="train_model").set_value(model).run()  # fills in its recipe
     app.sidebar.number_input(key="train_epochs").set_value(1)
     app.sidebar.number_input(key="train_samples").set_value(samples)
+    if learning_rate is not None:
+        app.sidebar.select_slider(key="train_lr").set_value(learning_rate)
     app.sidebar.button[0].click().run()  # the form's Train button
     assert not app.exception
     deadline = time.monotonic() + 180
@@ -82,11 +86,14 @@ def test_a_sessions_run_answers_only_that_session_until_it_goes_back(mnist, hand
     before = (answered_by(other), bar_heights(other))
     assert answered_by(mine) == answered_by(other) and ": shipped" in answered_by(mine)
 
-    train_from_the_sidebar(mine, "tiny20")
+    train_from_the_sidebar(mine, "tiny20", samples=3000)  # 500 would score under 50%: held back
     assert len(mine.sidebar.get("plotly_chart")) == 2  # loss and accuracy curves
     mine.run()
     assert "your run 1," in answered_by(mine)  # the new run is the one in use here...
-    assert any("Your new tiny20 answers now" in s.value for s in mine.success)
+    assert any(
+        "Your new tiny20 answers now" in s.value and "(before: shipped, 93.02%" in s.value
+        for s in mine.success
+    )
     assert mine.selectbox(key="version_tiny20").value == "1"
 
     other.run()
@@ -104,6 +111,21 @@ def test_a_sessions_run_answers_only_that_session_until_it_goes_back(mnist, hand
     assert not any("Your new tiny20" in s.value for s in mine.success)  # no notice now,
     mine.button(key="back_to_shipped").click().run()  # but the way back is still there
     assert answered_by(mine) == before[0]
+
+
+def test_a_run_that_learned_nothing_is_offered_not_used(mnist, handwritten_seven):
+    """Learning rate 1.0: the run ends at chance level; the shipped model keeps answering,
+    the notice says why, and "Use it anyway" is there for a learner who wants to see it."""
+    app = new_app("tiny20", handwritten_seven).run()
+    before = answered_by(app)
+    train_from_the_sidebar(app, "tiny20", learning_rate=1.0)
+    app.run()
+    assert answered_by(app) == before  # not replaced
+    [warning] = [w.value for w in app.warning if "Your tiny20 run 1 got" in w.value]
+    assert "learning rate was likely too high" in warning and "answered as before" in warning
+    assert any("chance level" in i.value for i in app.sidebar.info)  # the curve hint too
+    app.button(key="use_offered_run").click().run()
+    assert "your run 1," in answered_by(app)
 
 
 def test_script_runs_leave_the_loaded_keras_models_alone(handwritten_seven):

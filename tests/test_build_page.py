@@ -140,7 +140,7 @@ def test_a_built_network_trains_and_is_a_run_like_any_other(mnist):
     build_two_convs_with_a_residual_block(app)
     app.button(key="build_to_sidebar").click().run()
     app.sidebar.number_input(key="train_epochs").set_value(1)
-    app.sidebar.number_input(key="train_samples").set_value(300)
+    app.sidebar.number_input(key="train_samples").set_value(3000)  # 300: under 50%, held back
     app.sidebar.button[0].click().run()  # the form's Train button
     assert not app.exception
     poll_until_trained(app)  # about 30 s: a fresh process imports TensorFlow, trains, tests

@@ -6,15 +6,19 @@ import numpy as np
 import pytest
 
 from digitlab.analysis.hints import (
+    CHANCE,
+    DIVERGED,
     OVERFITTING,
     STALLED,
     TOO_FAST,
     UNDERFITTING,
+    broken_run,
     curve_hints,
     diagnose,
     history_from_rows,
 )
 from digitlab.inference.softmax import softmax, softmax_steps
+from digitlab.zoo.registry import CLASSIFICATION, REGRESSION
 
 from helpers import drawn_seven, new_app
 
@@ -43,7 +47,32 @@ def test_a_loss_jump_says_the_learning_rate_is_too_high():
     history = {"loss": [0.5, 0.3, 0.9], "accuracy": [0.9, 0.93, 0.8]}
     assert TOO_FAST in diagnose(history)
     assert "lower learning rate" in " ".join(curve_hints(history))
-    assert TOO_FAST in diagnose({"loss": [0.5, float("nan")]})
+    assert DIVERGED in diagnose({"loss": [0.5, float("nan")]})
+    assert DIVERGED in diagnose({"loss": [float("inf")]})  # caught after the first epoch
+
+
+def test_chance_level_is_caught_after_one_epoch():
+    """Learning rate 1.0: 10.28% after three epochs, the loss stuck at ~2.30."""
+    history = {"loss": [2.35], "accuracy": [0.1], "val_loss": [2.31], "val_accuracy": [0.1028]}
+    assert set(diagnose(history)) == {CHANCE}
+    assert "chance level" in curve_hints(history)[0]
+    assert CHANCE not in diagnose({**history, "loss": [2.2]})  # it learned a little
+
+
+@pytest.mark.parametrize(
+    ("accuracy", "loss", "task", "broken"),
+    [
+        (0.1028, [2.36, 2.31, 2.31], CLASSIFICATION, "chance level"),
+        (0.35, [2.4, 2.35], CLASSIFICATION, "never fell below"),
+        (0.42, [1.9, 1.5], CLASSIFICATION, "far below"),
+        (0.97, [0.4, float("nan")], CLASSIFICATION, "diverged"),
+        (0.87, [0.9, 0.4], CLASSIFICATION, None),  # weak but learning: it may answer
+        (0.3, [3.0, 2.5], REGRESSION, None),  # a regressor's loss is not cross-entropy
+    ],
+)
+def test_a_broken_run_is_told_from_a_weak_one(accuracy, loss, task, broken):
+    reason = broken_run(accuracy, {"loss": loss}, task)
+    assert reason is None if broken is None else broken in reason
 
 
 def test_flat_low_accuracy_is_underfitting():

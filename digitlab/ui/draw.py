@@ -56,16 +56,42 @@ def raw_outputs(run: store.Run, image28: np.ndarray, runtime: str = KERAS) -> np
     return cached[1]
 
 
+def show_offered_run(notice: dict) -> None:
+    """A run this session made that came out broken: said plainly, and not used unless asked."""
+    try:
+        run = store.get_run(notice["run_id"])
+    except store.StoreError:  # deleted on the Runs page meanwhile
+        return
+    message, use = st.columns([3, 1], vertical_alignment="center")
+    score = f"{run.accuracy:.2%} on MNIST test" if run.accuracy is not None else "no score"
+    message.warning(
+        f"Your {run.model} run {run.id} got {score}, {notice['broken']}. It was not made "
+        "your model: your drawings are answered as before.",
+        icon=":material/warning:",
+    )
+    use.button(
+        "Use it anyway",
+        on_click=state.use_offered_run,
+        args=(notice["model"], run.id),
+        key="use_offered_run",
+    )
+
+
 def show_way_back(model: str) -> None:
     """While this session's own choice answers, a way back to the shipped model: with the
-    notice after a run of its own just finished, or alone after a pick in Version."""
+    notice after a run of its own just finished, or alone after a pick in Version. A run
+    held back as broken is offered instead."""
+    notice = st.session_state.get(state.NOTICE_KEY)
+    if notice is not None and notice.get("broken"):  # whichever model the page shows
+        show_offered_run(notice)
+        return
     run = state.chosen_run(model)
     if run.id == state.server_default_id(model):
         return
-    notice = st.session_state.get(state.NOTICE_KEY)
     message, back = st.columns([3, 1], vertical_alignment="center")
-    if notice is not None and notice[0] == model and notice[1] == run.id:
-        message.success(f"Your new {model} answers now: {state.run_label(run)}.")
+    if notice is not None and notice["model"] == model and notice["run_id"] == run.id:
+        before = f" (before: {notice['before']})" if notice.get("before") else ""
+        message.success(f"Your new {model} answers now: {state.run_label(run)}{before}.")
     else:
         message.caption(f"This session's {model} is {state.run_label(run)}.")
     back.button(

@@ -113,7 +113,7 @@ def settings_widgets() -> SearchSettings | None:
 
 
 def _use(model: str, run_id: str) -> None:
-    state.adopt_finished_run(model, run_id)
+    state.adopt_finished_run(model, run_id, hold_back_broken=False)  # this run, picked
 
 
 def show_best(snapshot: dict) -> None:
@@ -127,6 +127,14 @@ def show_best(snapshot: dict) -> None:
         f"Best{so_far}: trial {best['trial']} (run {best['run']}), {snapshot['objective']} "
         f"{best['score']:.4f}, {best['test_accuracy']:.2%} on MNIST test."
     )
+    current = state.chosen_run(model)
+    if current.id != best["run"] and (current.accuracy or 0) > best["test_accuracy"]:
+        st.warning(
+            f"What answers your drawings now ({state.run_label(current)}) scores higher "
+            f"than the best trial ({best['test_accuracy']:.2%}): Use the best would swap it "
+            "for a weaker run.",
+            icon=":material/warning:",
+        )
     use.button(
         "Use the best",
         on_click=_use,

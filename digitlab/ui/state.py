@@ -16,6 +16,7 @@ import uuid
 import streamlit as st
 
 from digitlab import store
+from digitlab.analysis.hints import broken_run
 from digitlab.store.drawings import NOT_A_DIGIT
 from digitlab.zoo.arch import ArchError, Architecture, dumps, parse
 from digitlab.zoo.networks import zoo_spec
@@ -23,7 +24,7 @@ from digitlab.zoo.registry import DEFAULT_MODEL
 
 # --- this session, and the runs it chose (every page) ---
 OWNER_KEY = "session_owner"  # this session's id in the store's `owner` column
-NOTICE_KEY = "run_notice"  # (model, run id) of a run that just became this session's model
+NOTICE_KEY = "run_notice"  # a run this session just made: see adopt_finished_run
 
 
 def run_key(model: str) -> str:
@@ -277,10 +278,30 @@ def back_to_default(model: str) -> None:
         st.session_state[PENDING_MODEL_KEY] = DEFAULT_MODEL
 
 
-def adopt_finished_run(model: str, run_id: str) -> None:
-    """A run this session trained is done: it answers from now on, with a notice saying so."""
+def adopt_finished_run(model: str, run_id: str, hold_back_broken: bool = True) -> None:
+    """A run this session made is done: it answers from now on, with a notice saying so and
+    naming the run that answered before. A broken run (chance level, diverged) does not
+    answer: the notice offers it instead, so a bad setting never silently replaces a model.
+    `hold_back_broken=False`: the person picked this very run (Use the best)."""
+    try:
+        before: str | None = run_label(chosen_run(model))
+    except store.StoreError:  # the session's first ensemble or custom network
+        before = None
+    run = store.get_run(run_id, with_history=True)
+    broken = broken_run(run.accuracy, run.history or {}, run.spec.task)
+    if hold_back_broken and broken is not None:
+        # Nothing changes where it answers: the Draw page stays on its model and says why.
+        st.session_state[NOTICE_KEY] = {"model": model, "run_id": run_id, "broken": broken}
+        return
     choose_run(model, run_id)
-    st.session_state[NOTICE_KEY] = (model, run_id)
+    st.session_state[NOTICE_KEY] = {"model": model, "run_id": run_id, "before": before}
+    st.session_state[PENDING_MODEL_KEY] = model
+
+
+def use_offered_run(model: str, run_id: str) -> None:
+    """A button callback: "Use it anyway" for a run the notice held back as broken."""
+    choose_run(model, run_id)
+    st.session_state.pop(NOTICE_KEY, None)
     st.session_state[PENDING_MODEL_KEY] = model
 
 
