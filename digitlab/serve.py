@@ -9,21 +9,28 @@
 `python -m digitlab predict --json` prints. A model name answers with the server's default
 run for it (shipped, or promoted with `runs promote`); runs are loaded lazily, once per
 process; names and ids are looked up in the store, so a request can never name a path.
+
+Hostile input is refused with a 4xx and its reason, never a 5xx (see the README's "What
+the API refuses"): images by digitlab.data.decode (formats, bytes, pixels), bodies that
+stall or drip (408), ids and numbers that aren't plain ASCII.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from digitlab import store
-from digitlab.data.preprocess import MAX_UPLOAD_BYTES, ImageError, load_image
+from digitlab.data.decode import MAX_UPLOAD_BYTES, ImageError, ImageTooLarge, load_image
 from digitlab.inference.predict import (
     MAX_TEMPERATURE,
     MIN_TEMPERATURE,
@@ -37,6 +44,15 @@ from digitlab.zoo.registry import DEFAULT_MODEL, ZOO
 
 FORM_FIELD = "file"
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the image in a form
+# A body that stops arriving for BODY_IDLE_S is abandoned (408), and so is one slower than
+# MIN_BODY_RATE overall: otherwise a client that declares 1000 bytes and sends 10 holds a
+# connection and a server slot for as long as it likes.
+BODY_IDLE_S = 8.0
+MIN_BODY_RATE = 50_000  # bytes a second: a 5 MB photo over a poor mobile link still arrives
+# A plain decimal number, ASCII only: float() would also take "1_0", "١", " 1" and "inf".
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?", re.ASCII)
+
+log = logging.getLogger("uvicorn.error")  # uvicorn's own log: one format, one place
 
 
 def _run(request: Request) -> store.Run:
@@ -59,10 +75,7 @@ def _model_name(request: Request) -> str:
 
 def _temperature(request: Request) -> float:
     text = request.query_params.get("temperature", "1")
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
+    value = float(text) if _NUMBER.fullmatch(text) else float("nan")
     if not MIN_TEMPERATURE <= value <= MAX_TEMPERATURE:  # NaN fails this too
         raise HTTPException(
             400, f"temperature must be between {MIN_TEMPERATURE} and {MAX_TEMPERATURE}: {text!r}"
@@ -76,17 +89,39 @@ def _too_large(size: int | str) -> HTTPException:
 
 
 async def _capped_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    """The request body, refused with 413 as soon as it passes `limit` bytes, and with 408
+    when it stalls for BODY_IDLE_S or arrives slower than MIN_BODY_RATE."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    # (int() of a 5,000-digit length would raise: anything over 12 digits is over the limit)
+    plain = declared.isascii() and declared.isdigit()
+    expected = (int(declared) if len(declared) <= 12 else limit + 1) if plain else limit
+    if expected > limit:
         raise _too_large(declared)
+    start = anyio.current_time()
+    deadline = start + BODY_IDLE_S + expected / MIN_BODY_RATE
     chunks, size = [], 0
-    async for chunk in request.stream():
+    stream = request.stream()
+    while True:
+        try:
+            with anyio.fail_after(max(0.0, min(BODY_IDLE_S, deadline - anyio.current_time()))):
+                chunk = await anext(stream, None)
+        except TimeoutError:
+            seconds = anyio.current_time() - start
+            raise HTTPException(
+                408,
+                f"The body came too slowly: {size} bytes in {seconds:.0f} s.",
+                headers={"Connection": "close"},  # the rest of it is not waited for
+            ) from None
+        except ClientDisconnect:
+            # Nobody is left to answer: one line in the log, not a traceback.
+            log.info("Client left %s mid-body, after %d bytes.", request.url.path, size)
+            raise HTTPException(400, "The client left mid-body.") from None
+        if chunk is None:
+            return b"".join(chunks)
         size += len(chunk)
         if size > limit:
             raise _too_large(f"more than {limit}")
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def _form_file(request: Request, body: bytes) -> tuple[bytes, str]:
@@ -109,7 +144,9 @@ async def _form_file(request: Request, body: bytes) -> tuple[bytes, str]:
 
 async def _image_bytes(request: Request) -> tuple[bytes, str | None]:
     """The image and its file name (None for a raw body), from a form or the body."""
-    is_form = request.headers.get("content-type", "").startswith("multipart/form-data")
+    # Media types are case-insensitive (RFC 9110): "Multipart/Form-Data" is a form too.
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    is_form = media_type == "multipart/form-data"
     body = await _capped_body(request, MAX_UPLOAD_BYTES + (MULTIPART_OVERHEAD if is_form else 0))
     data, filename = await _form_file(request, body) if is_form else (body, None)
     if not data:
@@ -124,7 +161,8 @@ def _predict_line(predictor: Predictor, data: bytes, path: str | None, temperatu
     try:
         prediction = predictor.predict_image(load_image(data, name=path or "body"), temperature)
     except ImageError as error:
-        return prediction_line(path, None, str(error)), 400
+        status = 413 if isinstance(error, ImageTooLarge) else 400
+        return prediction_line(path, None, str(error)), status
     return prediction_line(path, prediction), 200
 
 
@@ -169,7 +207,9 @@ async def health(request: Request) -> JSONResponse:
 
 async def _error(request: Request, error: HTTPException) -> JSONResponse:
     """Every HTTP error, 404 for an unknown route included, as {"error": message}."""
-    return JSONResponse({"error": error.detail}, status_code=error.status_code)
+    return JSONResponse(
+        {"error": error.detail}, status_code=error.status_code, headers=error.headers
+    )
 
 
 def create_app() -> Starlette:
@@ -189,4 +229,17 @@ def run(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve until interrupted; each worker process loads its own models."""
     import uvicorn
 
-    uvicorn.run("digitlab.serve:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "digitlab.serve:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # uvicorn's own limits, set rather than left to its defaults: each connection may
+        # hold a 5 MB body, so at most 32 at once (more get 503) bound them to ~160 MB; a
+        # request's headers may take 16 KB; an idle keep-alive connection closes after 5 s.
+        limit_concurrency=32,
+        h11_max_incomplete_event_size=16 * 1024,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=10,
+    )

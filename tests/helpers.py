@@ -118,26 +118,39 @@ def wait_until_healthy(
 
 
 @contextlib.contextmanager
-def api_server(store: Path, start_timeout: float = 120) -> Iterator[str]:
-    """A real `python -m digitlab serve` on a free port over a store; yields its base URL."""
+def api_server_process(
+    store: Path, start_timeout: float = 120, log: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real `python -m digitlab serve` on a free port over a store: its base URL and its
+    process (for its memory); its stdout and stderr go to `log` when one is given."""
     port = free_port()
+    output = log.open("wb") if log is not None else subprocess.DEVNULL
     server = subprocess.Popen(
         [sys.executable, "-m", "digitlab", "serve", "--port", str(port)],
         cwd=REPO_ROOT,
         env={**os.environ, "DIGITLAB_STORE_DIR": str(store)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
     )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_healthy(f"{base}/health", server, start_timeout)
-        yield base
+        yield base, server
     finally:
         server.terminate()
         try:
             server.wait(timeout=15)
         except subprocess.TimeoutExpired:
             server.kill()
+        if log is not None:
+            output.close()
+
+
+@contextlib.contextmanager
+def api_server(store: Path, start_timeout: float = 120) -> Iterator[str]:
+    """A real `python -m digitlab serve` on a free port over a store; yields its base URL."""
+    with api_server_process(store, start_timeout) as (base, _):
+        yield base
 
 
 def drawn_seven() -> np.ndarray:

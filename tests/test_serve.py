@@ -13,8 +13,8 @@ from PIL import Image
 
 from digitlab import cli
 from digitlab.data import notdigits
+from digitlab.data.decode import MAX_UPLOAD_BYTES
 from digitlab.data.pendigits import rasterize
-from digitlab.data.preprocess import MAX_UPLOAD_BYTES
 from digitlab.zoo.registry import DEFAULT_MODEL, ZOO
 
 from helpers import api_server

@@ -1,9 +1,12 @@
 """Upload instead of draw, and bad uploads: each gets a clear message in the app."""
 
 import io
+import os
 
 import numpy as np
 import pytest
+from bombs import png_bomb
+from memory import peak_rss
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 from test_bad_input import huge_png_header
@@ -73,6 +76,19 @@ def test_a_file_over_the_limit_is_refused_with_its_size():
     ]
     assert not app.info
     assert app.file_uploader[0].value is None
+
+
+def test_a_bomb_is_refused_with_one_message_and_memory_stays_small():
+    bomb = png_bomb(5000, 5000, colour_type=6)  # 0.4 MB sent, 100 MB if decoded as RGBA
+    upload("warm.png", png_bytes(np.zeros((8, 8), np.uint8)))  # the app's own first costs
+    with peak_rss(os.getpid()) as memory:
+        app = upload("bomb.png", bomb)
+    assert [error.value for error in app.error] == [
+        "bomb.png: the image is 5000x5000 = 25,000,000 pixels; the limit is 16,000,000"
+    ]
+    assert not app.info and app.file_uploader[0].value is None
+    # Decoded, it took +234 MB here (RGBA, then its conversions); refused, +2 MB.
+    assert memory["peak"] - memory["before"] < 40, memory
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ def _temperature(text: str) -> float:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Predict each image; an unreadable one gets an error line and exit status 2."""
-    from digitlab.data.preprocess import ImageError, load_image
+    from digitlab.data.decode import ImageError, load_image
     from digitlab.inference.predict import load_predictor, prediction_line
 
     predictor = load_predictor(chosen_run(args))

@@ -10,19 +10,12 @@ centre of a 28x28 frame is (13.5, 13.5).
 
 from __future__ import annotations
 
-import io
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from digitlab.core.errors import UserError
-
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_PIXELS = 40_000_000
-MAX_DECODED_SIDE = 1024  # larger images are shrunk while decoding
+from digitlab.data.decode import ImageError
 
 MNIST_SIZE = 28
 DIGIT_BOX = 20
@@ -40,12 +33,7 @@ MIN_INK_PIXELS = 6.0  # blank: total ink below 6 fully-inked pixels ...
 MIN_INK_AREA_FRACTION = 2e-4  # ... or below 0.02% of the image area ...
 MIN_EXTENT_FRACTION = 0.03  # ... or the ink's extent below 3% of the image's longer side
 
-_ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601
-
-
-class ImageError(UserError, ValueError):
-    """The image cannot be read or used."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,100 +42,6 @@ class Preprocessed:
 
     image: np.ndarray
     blank: bool
-
-
-# --- decoding -------------------------------------------------------------------------
-
-
-def load_image(source: bytes | str | Path, name: str = "image") -> np.ndarray:
-    """Decode image bytes or a file into uint8 (H,W), (H,W,3) RGB or (H,W,4) RGBA.
-
-    Images are refused above MAX_UPLOAD_BYTES or MAX_PIXELS (checked from the header,
-    before decoding); anything larger than MAX_DECODED_SIDE is shrunk while decoding.
-    """
-    img = _open(_read_source(source, name), name)
-    try:
-        img.draft(img.mode, (MAX_DECODED_SIDE, MAX_DECODED_SIDE))  # JPEG: decode at 1/2..1/8
-        img = _to_8bit(img)
-        img.thumbnail((MAX_DECODED_SIDE, MAX_DECODED_SIDE), Image.Resampling.BOX)
-        img = ImageOps.exif_transpose(img)
-        return np.array(img)
-    except Exception as exc:  # PIL plugins raise many exception types on corrupt data
-        raise ImageError(f"{name}: could not decode the image ({exc})") from exc
-
-
-def _read_source(source: bytes | str | Path, name: str) -> bytes:
-    if isinstance(source, str | Path):
-        path = Path(source)
-        try:
-            size = path.stat().st_size
-            if size > MAX_UPLOAD_BYTES:  # refuse before reading it into memory
-                raise _too_big(name, size)
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ImageError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
-    elif isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-    else:
-        raise TypeError(f"expected bytes or a path, got {type(source).__name__}")
-    if not data:
-        raise ImageError(f"{name}: the file is empty")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise _too_big(name, len(data))
-    return data
-
-
-def _too_big(name: str, size: int) -> ImageError:
-    limit_mb = MAX_UPLOAD_BYTES / 2**20
-    return ImageError(f"{name}: the file is {size / 2**20:.1f} MB; the limit is {limit_mb:.0f} MB")
-
-
-def _open(data: bytes, name: str) -> Image.Image:
-    """Read only the header, and refuse images too large to decode."""
-    try:
-        with warnings.catch_warnings():
-            # Our own MAX_PIXELS check below is stricter, and reports the size.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"{name}: the image is far too large ({exc})") from exc
-    except Exception as exc:
-        raise ImageError(f"{name}: not a readable image (expected PNG, JPEG, ...)") from exc
-    width, height = img.size
-    if width * height > MAX_PIXELS:
-        raise ImageError(
-            f"{name}: the image is {width}x{height} = {width * height:,} pixels; "
-            f"the limit is {MAX_PIXELS:,}"
-        )
-    if width < 1 or height < 1:
-        raise ImageError(f"{name}: the image has no pixels")
-    return img
-
-
-def _to_8bit(img: Image.Image) -> Image.Image:
-    """Convert to L, RGB or RGBA, keeping transparency where the file has any."""
-    if img.mode.startswith("I") or img.mode == "F":
-        return _high_depth_to_l(img)
-    if img.mode in _ALPHA_MODES or "transparency" in img.info:
-        return img.convert("RGBA")
-    if img.mode in ("L", "RGB"):
-        return img
-    return img.convert("L" if img.mode == "1" else "RGB")
-
-
-def _high_depth_to_l(img: Image.Image) -> Image.Image:
-    """16-bit: scale by its range; float in [0, 1]: scale by 255; anything else: stretch."""
-    values = np.nan_to_num(np.asarray(img, dtype=np.float32))
-    if img.mode.startswith("I;16"):
-        values = values / 257.0
-    elif img.mode == "F" and values.min() >= 0.0 and values.max() <= 1.0:
-        values = values * 255.0
-    else:
-        low, high = float(values.min()), float(values.max())
-        values = (values - low) * (255.0 / (high - low)) if high > low else values * 0.0
-    out = Image.fromarray(np.clip(np.round(values), 0, 255).astype(np.uint8))
-    out.info = dict(img.info)  # keep EXIF so the orientation can still be applied
-    return out
 
 
 # --- ink ----------------------------------------------------------------------------------

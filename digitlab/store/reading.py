@@ -16,22 +16,38 @@ from digitlab.zoo.registry import CUSTOM, ENSEMBLE, ZOO
 
 log = logging.getLogger(__name__)
 
+MAX_RUN_ID = 2**63 - 1  # SQLite's largest integer
+
 
 def get_run(run_id: str | int, root: Path | None = None, with_history: bool = False) -> Run:
     """The run with this id: a number for a trained run, the zoo name for a shipped one."""
     text = str(run_id).strip()
-    if not text.isdigit():
+    number = _trained_id(text)
+    if number is None:
         run = shipped_run(text)
         if run is None:
-            raise StoreError(f"No run {text!r}: a run id is a number, or a zoo name.")
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise StoreError(f"No run {shown!r}: a run id is a number, or a zoo name.")
         return run
     root = root_or_default(root)
-    row = connect(root).execute("SELECT * FROM runs WHERE id = ?", (int(text),)).fetchone()
+    row = connect(root).execute("SELECT * FROM runs WHERE id = ?", (number,)).fetchone()
     if row is None:
         raise StoreError(f"No run {text} in {root}.")
     if row["missing"]:
         raise StoreError(f"Run {text} is missing its model folder and can't be used.")
     return run_from_row(row, root, with_history)
+
+
+def _trained_id(text: str) -> int | None:
+    """The number a trained run's id names, or None when it can't name one.
+
+    Only ASCII digits count ("²" and "①" pass isdigit, then int() fails), and only within
+    SQLite's integer range (a larger one overflows the query; a 5,000-digit one int()
+    itself refuses)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_RUN_ID)):
+        return None
+    number = int(text)
+    return number if number <= MAX_RUN_ID else None
 
 
 _list_cache: dict[tuple, tuple[int, list[Run]]] = {}

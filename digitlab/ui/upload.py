@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from digitlab.data.preprocess import ImageError, load_image
+from digitlab.data.decode import ImageError, load_image
 from digitlab.ui.state import UPLOAD_REFUSED_KEY, UPLOADS_KEY, uploader_key
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg"]
