@@ -24,7 +24,7 @@ from digitlab.inference.softmax import softmax_steps
 from digitlab.ui import belief, charts, corrections, state
 from digitlab.ui.canvas import clear_canvas, drawing_canvas
 from digitlab.ui.explain import Drawing, explain_drawing
-from digitlab.ui.layout import drawing_row
+from digitlab.ui.layout import after_drawing, drawing_row, settings_area
 from digitlab.ui.runtime import KERAS, RUNTIMES, predictor_for, runtime_selector
 from digitlab.ui.samples import sample_image
 from digitlab.ui.temperature import temperature_slider
@@ -184,23 +184,24 @@ def show_members(run: store.Run, member_logits: np.ndarray, temperature: float) 
 
 def render() -> None:
     st.title("Draw a digit")
-    settings = st.columns([1, 1])
-    with settings[0]:
-        name = model_selector()
-        try:
-            run = run_selector(name)
-        except store.StoreError as error:
-            hint = "" if name == ENSEMBLE else " Use the Retrain panel in the sidebar to train it."
-            st.error(f"{error}{hint}")
-            return
-        runtime = runtime_selector()
-    spec = run.spec  # a custom network reads its input size and task from its spec
-    with settings[1]:
-        # Read from the stored evaluation: no MNIST and no model run on the drawing page.
-        temperature = temperature_slider(
-            calibrated_temperature(run), applies=spec.task != REGRESSION
-        )
-    show_way_back(name)
+    with settings_area():  # on a phone: under the drawing and its answer
+        settings = st.columns([1, 1])
+        with settings[0]:
+            name = model_selector()
+            try:
+                run = run_selector(name)
+            except store.StoreError as error:
+                hint = "" if name == ENSEMBLE else " Train it with the sidebar's Retrain panel."
+                st.error(f"{error}{hint}")
+                return
+            runtime = runtime_selector()
+        spec = run.spec  # a custom network reads its input size and task from its spec
+        with settings[1]:
+            # Read from the stored evaluation: no MNIST and no model run on the drawing page.
+            temperature = temperature_slider(
+                calibrated_temperature(run), applies=spec.task != REGRESSION
+            )
+        show_way_back(name)
 
     with drawing_row():  # on a phone: the canvas, then the answer, then the input
         canvas_column, input_column, result_column = st.columns([1.25, 0.9, 1.45], gap="medium")
@@ -243,8 +244,9 @@ def render() -> None:
             show_members(run, outputs, temperature)
         elif prediction.probabilities is not None:
             show_softmax_by_hand(outputs, temperature)
-    st.caption(f"Answered by {spec.title}: {state.run_label(run)}.")
-    if runtime != KERAS:
-        st.caption(f"Answered by the exported {RUNTIMES[runtime]} file (see the Export page).")
-    if answered is not None:
-        explain_drawing(answered)
+    with after_drawing():
+        st.caption(f"Answered by {spec.title}: {state.run_label(run)}.")
+        if runtime != KERAS:
+            st.caption(f"Answered by the exported {RUNTIMES[runtime]} file (see the Export page).")
+        if answered is not None:
+            explain_drawing(answered)

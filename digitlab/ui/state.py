@@ -45,6 +45,8 @@ RUNTIME_KEY = "runtime"  # which file answers: the Keras model or one of its TFL
 # ((run, runtime, input digest), logits): a rerun for the slider reuses them, not the model
 DRAW_OUTPUTS_KEY = "last_outputs"
 DRAWING_ROW_KEY = "drawing_row"  # Streamlit gives the container the class st-key-<key>
+DRAW_SETTINGS_KEY = "draw_settings"  # the Draw page's model, version, runtime, temperature
+DRAW_AFTER_KEY = "draw_after"  # what follows the drawing row: who answered, the explanations
 
 # --- the Draw page's canvas ---
 CANVAS_KEY = "canvas"  # the component's own; Streamlit drops it while the canvas is unmounted

@@ -73,11 +73,26 @@ def top_of(locator) -> float:
     return box["y"]
 
 
+def bottom_of(locator) -> float:
+    box = locator.bounding_box()
+    assert box is not None, "not on the page"
+    return box["y"] + box["height"]
+
+
 @pytest.mark.parametrize("width", [390, 360])
 def test_a_finger_draws_and_the_answer_is_under_the_canvas(phone_at, width: int) -> None:
     """A touch stroke is answered; canvas, answer and bars fit one screen; no sideways
     scrolling at 360 px (the narrowest common phone)."""
     app = phone_at(width)
+    # The first screen, before any scrolling: the canvas and the answer both on it (the
+    # settings above them put the canvas at y = 708 before they moved under the answer).
+    assert app.page.evaluate("window.scrollY") == 0
+    first_screen = (top_of(app.canvas()), bottom_of(app.metric_value("Prediction")))
+    print(
+        f"\nphone {width} px, unscrolled: canvas top {first_screen[0]:.0f}, answer bottom "
+        f"{first_screen[1]:.0f}"
+    )
+    assert first_screen[0] >= 0 and first_screen[1] <= SCREEN_HEIGHT
     touch_stroke(app, app.page.context.new_cdp_session(app.page), ONE)
     assert app.ink_pixels() > 0
     assert app.prediction() not in (BLANK, None)
