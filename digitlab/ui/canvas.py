@@ -33,6 +33,37 @@ CANVAS_SIZE = 280
 STROKE_WIDTH = CANVAS_SIZE // 14  # about MNIST's stroke width relative to its 20-px digit box
 UNDO_LABEL = "Undo"  # the toolbar's own name for its button
 
+# The toolbar shows 2.65rem above the canvas while the pointer is over it, and stays while
+# the pointer is over the toolbar: moving straight up from the canvas, it covered the Input
+# choice (Draw | Upload | Samples) and took its clicks. A band of its height above the
+# canvas gives it a place of its own. Ctrl+Z / Cmd+Z presses the toolbar's own Undo (in
+# the component's open shadow root), so the component keeps its history and its message;
+# text fields keep their own undo.
+_TOOLBAR_BAND_AND_UNDO_KEYS = f"""
+<style>.st-key-{CANVAS_KEY} {{ padding-top: 2.75rem; }}</style>
+<script>
+if (!window.__digitlabUndoKeys) {{
+  window.__digitlabUndoKeys = true;
+  document.addEventListener("keydown", (event) => {{
+    if (!(event.ctrlKey || event.metaKey) || event.shiftKey || event.altKey) return;
+    if (event.key.toLowerCase() !== "z") return;
+    if (event.target.closest && event.target.closest("input, textarea, [contenteditable]")) {{
+      return;
+    }}
+    for (const host of document.querySelectorAll("*")) {{
+      const undo = host.shadowRoot &&
+        host.shadowRoot.querySelector('button[aria-label="{UNDO_LABEL}"]');
+      if (undo) {{
+        event.preventDefault();
+        if (!undo.disabled) undo.click();
+        return;
+      }}
+    }}
+  }});
+}}
+</script>
+"""
+
 
 def clear_canvas() -> None:
     """A button callback (it runs before the canvas is drawn): empty the canvas."""
@@ -66,6 +97,7 @@ def drawing_canvas() -> np.ndarray | None:
     # Imported here: the component registers itself on import, which needs a running app.
     from streamlit_drawable_canvas import st_canvas
 
+    st.html(_TOOLBAR_BAND_AND_UNDO_KEYS, unsafe_allow_javascript=True)
     result = st_canvas(
         stroke_width=STROKE_WIDTH,
         stroke_color="#000000",

@@ -30,6 +30,28 @@ def test_each_stroke_on_the_canvas_moves_the_belief_on(app: StreamlitPage) -> No
     app.canvas().hover()  # the canvas's own toolbar shows while the pen is over it
     app.click_and_wait(app.page.get_by_role("button", name="Undo", exact=True))
     expect(app.page.get_by_text("After stroke 2, its top answers:")).to_be_visible()
+    app.page.mouse.move(0, 0)
+    sent = app.messages_sent()
+    app.page.keyboard.press("Control+z")  # as in any drawing program
+    app.wait_until_settled(sent)
+    expect(app.page.get_by_text("After stroke 1, its top answers:")).to_be_visible()
+
+
+def test_samples_is_clicked_straight_up_from_the_canvas(app: StreamlitPage) -> None:
+    """The canvas's hover toolbar once covered the Input choice above it: the pointer
+    moving up from the canvas onto "Samples" clicked the toolbar's empty margin."""
+    samples_choice = app.page.get_by_role("radio", name="Samples", exact=True)
+    target, canvas = samples_choice.bounding_box(), app.canvas().bounding_box()
+    assert target is not None and canvas is not None
+    x = target["x"] + target["width"] / 2
+    app.page.mouse.move(x, canvas["y"] + canvas["height"] / 2)
+    low_edge = target["y"] + target["height"] - 4  # where the toolbar reached
+    app.page.mouse.move(x, low_edge, steps=15)
+    sent = app.messages_sent()
+    app.page.mouse.down()
+    app.page.mouse.up()
+    app.wait_until_settled(sent)
+    expect(app.page.get_by_text(re.compile("CC BY 4.0"))).to_be_visible()
 
 
 def test_a_sample_is_chosen_with_the_keyboard(app: StreamlitPage) -> None:
