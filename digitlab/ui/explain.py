@@ -46,7 +46,12 @@ def cached_evaluation(run: store.Run) -> Evaluation:
     return _unless_failed(_evaluation(run, run.cache_key))
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+# The drawing path answers with a lighter forward pass; gradients and feature maps need the
+# whole Keras model, read from its file the first time a view asks (seconds: say so).
+@st.cache_resource(
+    max_entries=8,
+    show_spinner="Loading the model's Keras file for its gradients: a few seconds, once...",
+)
 def _keras_model(_run: store.Run, version: str):
     # The Predictor keeps its model inside a traced function: gradients need the model.
     return _run.load()
