@@ -20,6 +20,7 @@ from digitlab.training.search import (
     SearchSpace,
 )
 from digitlab.training.search_space import expected_seconds, seconds_per_trial
+from digitlab.ui.search_charts import score_against_settings
 from digitlab.zoo.config import ConfigError, TrainConfig
 
 from helpers import cli, new_app
@@ -62,6 +63,16 @@ def test_a_two_trial_search_stores_two_runs_and_names_the_best(mnist, private_st
     assert best["score"] == max(row["score"] for row in rows)
     assert store.get_run(best["run"], root=private_store).accuracy == best["test_accuracy"]
     assert snapshot["expected_s"] == snapshot["elapsed_s"]  # once over, the estimate is fact
+
+
+def test_the_search_plot_shows_rates_on_a_log_axis_a_label_a_decade():
+    rows = [
+        {"trial": 1, "status": "done", "score": 0.9, "learning_rate": 1e-4, "dropout": 0.2},
+        {"trial": 2, "status": "pruned", "score": 0.5, "learning_rate": 3e-2, "dropout": 0.1},
+    ]
+    layout = score_against_settings(rows, ["learning_rate", "dropout"], "val_accuracy").layout
+    assert layout.xaxis.type == "log" and layout.xaxis.dtick == 1
+    assert layout.xaxis2.type != "log"  # dropout is searched on a linear scale
 
 
 def test_more_than_fifty_trials_are_refused():
