@@ -177,3 +177,15 @@ def test_the_runs_page_shows_a_runs_weights_and_a_shipped_runs_final_ones(mnist)
     charts = _charts(app)
     assert len(charts) == 4 * 2 + 1
     assert "first epoch" not in charts[0] and "final" in charts[0]
+
+
+def test_the_weights_legend_sits_under_the_plot_clear_of_its_toolbar():
+    """Plotly shows its toolbar at the top right on hover: the legend was there too."""
+    from digitlab.ui.weight_charts import weight_distribution
+
+    values = np.random.default_rng(0).normal(size=500)
+    figure = weight_distribution(
+        "dense/kernel", weights.Histogram.of(values), weights.Histogram.of(values / 2)
+    )
+    legend = figure.layout.legend
+    assert figure.layout.showlegend and legend.y < 0 and legend.yanchor == "top"

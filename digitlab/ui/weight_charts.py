@@ -38,11 +38,12 @@ def weight_distribution(
     figure.update_layout(
         title=dict(text=title, font=dict(size=13)),
         barmode="overlay",
-        height=220,
-        margin=dict(l=10, r=10, t=30, b=10),
+        height=240,
+        margin=dict(l=10, r=10, t=30, b=40),
         xaxis=dict(title=None),
         yaxis=dict(title="weights"),
-        legend=dict(orientation="h", y=1.15, x=1, xanchor="right"),
+        # Under the plot: the top right is where plotly's toolbar shows on hover.
+        legend=dict(orientation="h", y=-0.15, yanchor="top", x=0, xanchor="left"),
         showlegend=first is not None,
     )
     return figure
