@@ -87,7 +87,9 @@ def test_a_sessions_run_answers_only_that_session_until_it_goes_back(mnist, hand
     assert answered_by(mine) == answered_by(other) and ": shipped" in answered_by(mine)
 
     train_from_the_sidebar(mine, "tiny20", samples=3000)  # 500 would score under 50%: held back
-    assert len(mine.sidebar.get("plotly_chart")) == 2  # loss and accuracy curves
+    charts = mine.sidebar.get("plotly_chart")
+    assert [chart.key for chart in charts] == ["curve-loss", "curve-accuracy", "curve-digits"]
+    assert "validation accuracy per digit" in charts[2].proto.spec  # the live heat strip
     mine.run()
     assert "your run 1," in answered_by(mine)  # the new run is the one in use here...
     assert any(

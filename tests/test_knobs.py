@@ -137,6 +137,7 @@ def test_every_knob_is_a_train_flag_with_its_range(private_store):
         "--not-digits",
         "--beta-1",
         "--clean-epochs",
+        "--labels",
     ):
         assert flag in helped.stdout, flag
     done = cli("train", "--model", "mlp_small", "--l2", "5", store=private_store)
@@ -154,7 +155,7 @@ def test_width_scales_every_hidden_layer_and_leaves_older_cache_keys_alone():
     assert [s for s in sizes(build_model("tiny20", width=0.5)) if s] == [12, 8, 10]
 
     # A run stored before the width existed hashed every other field: its key is unchanged.
-    older = {"width", "fine_tune", "arch"}  # the fields added since runs were first stored
+    older = {"width", "fine_tune", "arch", "labels"}  # fields added since runs were first stored
     before_width = {k: v for k, v in config().to_dict().items() if k not in older}
     canonical = json.dumps(before_width, sort_keys=True, separators=(",", ":"))
     assert config().key() == hashlib.sha256(canonical.encode()).hexdigest()[:16]

@@ -44,7 +44,7 @@ def test_the_runs_page_lists_compares_uses_and_deletes(two_runs, trained_once):
 
     app.multiselect(key="runs_compared").set_value([two_runs[0].id, two_runs[1].id]).run()
     assert not app.exception
-    charts = app.get("plotly_chart")
+    charts = [chart for chart in app.get("plotly_chart") if chart.key.startswith("compare")]
     assert len(charts) == 3  # loss, accuracy, and accuracy per digit
     assert f"tiny20 your run {two_runs[0].id} (train)" in charts[0].proto.spec  # the legend
 

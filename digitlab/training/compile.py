@@ -8,7 +8,7 @@ from typing import Any
 
 import keras
 
-from digitlab.zoo.config import TrainConfig
+from digitlab.zoo.config import ONE_HOT, TrainConfig
 from digitlab.zoo.registry import CLASSIFICATION
 
 
@@ -69,15 +69,19 @@ def make_optimizer(
 
 
 def one_hot_labels(config: TrainConfig) -> bool:
-    """Label smoothing and not-a-digit drawings (a flat target) need one-hot rows."""
+    """Whether a classifier learns from one-hot rows: when asked to (labels "onehot"), and
+    always for label smoothing and not-a-digit drawings (a flat target)."""
     is_classifier = config.model_spec.task == CLASSIFICATION
-    return is_classifier and bool(config.label_smoothing or config.not_digits)
+    asked = config.labels == ONE_HOT
+    return is_classifier and bool(asked or config.label_smoothing or config.not_digits)
 
 
-def compile_model(
-    model: keras.Model, config: TrainConfig, total_steps: int, steps_per_epoch: int = 1
-) -> None:
-    """Compile `model` with the config's optimizer, and the loss and metrics of its task."""
+def loss_and_metrics(config: TrainConfig) -> tuple[keras.losses.Loss, list[keras.metrics.Metric]]:
+    """The loss of the config's task and labels, and the metric its curves show.
+
+    Categorical cross-entropy on a one-hot row is -log p[true digit], exactly what sparse
+    categorical cross-entropy computes from the integer label: the two differ in what the
+    labels look like, not in what the network learns (without label smoothing)."""
     if one_hot_labels(config):
         loss = keras.losses.CategoricalCrossentropy(
             from_logits=True, label_smoothing=config.label_smoothing
@@ -93,6 +97,14 @@ def compile_model(
             else keras.losses.MeanSquaredError()
         )
         metrics = [keras.metrics.MeanAbsoluteError(name="mae")]
+    return loss, metrics
+
+
+def compile_model(
+    model: keras.Model, config: TrainConfig, total_steps: int, steps_per_epoch: int = 1
+) -> None:
+    """Compile `model` with the config's optimizer, and the loss and metrics of its task."""
+    loss, metrics = loss_and_metrics(config)
     model.compile(
         optimizer=make_optimizer(config, total_steps, steps_per_epoch),
         loss=loss,

@@ -11,8 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from digitlab import store
+from digitlab.inference.metrics import model_outputs
+from digitlab.training.digit_curves import digit_key, per_digit_accuracy
 from digitlab.zoo.config import TrainConfig
 
 # Outcomes of a run.
@@ -115,6 +119,37 @@ class ProgressCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         if self.diverged_at is None and not self.stopped:
             self._emit("epoch", self.steps, logs)
+
+
+class DigitAccuracy(keras.callbacks.Callback):
+    """Adds each digit's validation accuracy to the epoch's logs (digitlab.training.
+    digit_curves), so the progress events, the history and TensorBoard all carry it.
+
+    Keras scores the validation split with `evaluate`, which keeps no predictions, so this
+    answers it once more per epoch (a few percent of an epoch). It must come before the
+    callbacks that read the logs: they share Keras's one logs dict.
+    """
+
+    def __init__(self, images: np.ndarray, digits: np.ndarray, task: str) -> None:
+        super().__init__()
+        self.images, self.digits, self.task = images, digits, task
+        self.answer = None
+        self.seconds = 0.0  # time spent here over the run: what learning by digit costs
+
+    def on_train_begin(self, logs=None) -> None:
+        # Traced once per fit: digitnet answers 6,000 images in about half the time of
+        # eager calls here (0.6-0.9 s against 2.0-2.3 s on the 2 shared cores).
+        self.answer = tf.function(self.model, autograph=False, reduce_retracing=True)
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        # Stopped or diverged (fit sets stop_training): nothing of this run is kept.
+        if logs is None or getattr(self.model, "stop_training", False):
+            return
+        started = time.perf_counter()
+        outputs = model_outputs(self.answer or self.model, self.images)
+        for digit, accuracy in per_digit_accuracy(outputs, self.digits, self.task).items():
+            logs[digit_key(digit)] = accuracy
+        self.seconds += time.perf_counter() - started
 
 
 class KeepBestEpoch(keras.callbacks.Callback):

@@ -36,6 +36,7 @@ from digitlab.training.progress import (
     DIVERGED,
     STOPPED,
     TRAINED,
+    DigitAccuracy,
     KeepBestEpoch,
     PhaseFn,
     ProgressCallback,
@@ -256,6 +257,9 @@ def fit_model(
     progress = ProgressCallback(config, steps, on_progress, should_stop)
     callbacks = _callbacks(config, progress) + (runlog.callbacks(logs) if logs else [])
     if validation is not None:
+        # First, so the progress events, the history and TensorBoard all see its figures.
+        task = config.model_spec.task
+        callbacks.insert(0, DigitAccuracy(validation[0], validation[1], task))
         validation = (validation[0], loss_labels(validation[1], config))
     # Augmented epochs first, then the clean ones (fed as plain arrays: about twice as fast
     # as a tf.data pipeline here); the clean finish fits the undistorted digits exactly.

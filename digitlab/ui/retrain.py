@@ -15,7 +15,7 @@ import streamlit as st
 from digitlab.analysis.hints import curve_hints, history_from_rows
 from digitlab.training.job import DONE, QUEUED, RUNNING
 from digitlab.training.jobs import JobQueue
-from digitlab.ui import charts, state
+from digitlab.ui import charts, digit_charts, state
 from digitlab.ui.resources import job_queue
 from digitlab.zoo.arch import ArchError, dumps
 from digitlab.zoo.config import RANGES, ConfigError, TrainConfig, presets, recipe
@@ -106,6 +106,15 @@ WIDGETS: dict[str, Widget] = {
         help="Store the weights of the epoch with the lowest validation loss, not the "
         "last (what Keras's ModelCheckpoint with save_best_only does).",
     ),
+    "labels": Widget(
+        "Labels",
+        SELECT,
+        help="sparse: each digit as an integer, with sparse categorical cross-entropy; "
+        "onehot: as a row of ten with a 1 at the digit, with categorical cross-entropy. The "
+        "same loss, -log p(true digit): their curves match. Label smoothing and not-a-digit "
+        "drawings need one-hot rows either way.",
+        classifiers_only=True,
+    ),
 }
 
 
@@ -174,10 +183,10 @@ def _show(knob: Knob, base: TrainConfig) -> Any:
     if widget.kind == STEPS:
         stops = _with(widget.stops, getattr(base, knob.field))
         return st.select_slider(widget.label, stops, **options)
+    disabled = widget.classifiers_only and base.model_spec.task == REGRESSION
     if widget.kind == SELECT:
-        return st.selectbox(widget.label, knob.choices, **options)
-    regression = base.model_spec.task == REGRESSION
-    return st.checkbox(widget.label, disabled=widget.classifiers_only and regression, **options)
+        return st.selectbox(widget.label, knob.choices, disabled=disabled, **options)
+    return st.checkbox(widget.label, disabled=disabled, **options)
 
 
 def settings_form() -> TrainConfig | None:
@@ -270,7 +279,11 @@ def show_job(queue: JobQueue, job_id: int) -> None:
                 charts.training_curves(progress["batches"], progress["epochs"], name),
                 key=f"curve-{name}",
             )
-    for hint in curve_hints(history_from_rows(progress["epochs"])):
+    history = history_from_rows(progress["epochs"])
+    if strip := digit_charts.digit_strip(history, height=260):
+        st.plotly_chart(strip, key="curve-digits")
+        st.caption(digit_charts.order_caption(history))
+    for hint in curve_hints(history):
         st.info(hint, icon=":material/lightbulb:")
     if progress["status"] in (QUEUED, RUNNING):
         st.button(

@@ -8,7 +8,7 @@ import streamlit as st
 
 from digitlab import store
 from digitlab.data.mnist import DataError
-from digitlab.ui import charts, state
+from digitlab.ui import charts, digit_charts, state
 from digitlab.ui.ensemble_maker import show_ensemble_maker
 from digitlab.ui.explain import cached_evaluation
 from digitlab.ui.weights_view import show_weights
@@ -118,6 +118,22 @@ def show_actions(runs: list[store.Run]) -> None:
         st.error(error)
 
 
+def show_digit_learning(run: store.Run) -> None:
+    """The chosen run's validation accuracy per digit after each epoch: which digits it
+    learned first, which lagged."""
+    st.subheader("Learning, digit by digit")
+    history = store.curves(run)[0]
+    strip = digit_charts.digit_strip(history)
+    if strip is None:
+        st.caption(
+            f"{run.model} {run.id} has no per-digit curves: it was trained before they were "
+            "recorded, or without a validation split."
+        )
+        return
+    st.plotly_chart(strip, key="runs-digit-strip")
+    st.caption(digit_charts.order_caption(history))
+
+
 def render() -> None:
     st.title("Runs")
     st.write(
@@ -132,7 +148,9 @@ def render() -> None:
         return
     show_table(runs)
     show_actions(runs)
-    show_weights({run.id: run for run in runs}[st.session_state[state.RUNS_PICK_KEY]])
+    picked = {run.id: run for run in runs}[st.session_state[state.RUNS_PICK_KEY]]
+    show_digit_learning(picked)
+    show_weights(picked)
     show_ensemble_maker(state.visible_runs())
 
     st.subheader("Compare")

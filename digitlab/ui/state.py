@@ -163,6 +163,7 @@ TRAIN_FORM_KEYS = {
     "plateau_factor": "train_plateau_factor",
     "plateau_patience": "train_plateau_patience",
     "keep_best": "train_keep_best",
+    "labels": "train_labels",
 }
 # The preset whose settings fill the form for model "custom" (the Build page's Load sets it)
 CUSTOM_PRESET_KEY = "train_custom_preset"

@@ -17,6 +17,10 @@ from digitlab.zoo.tutorials import TUTORIAL, custom_presets, zoo_presets
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad")
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 REGRESSION_LOSSES = ("mse", "huber")
+# How a classifier is taught the digits: integer labels with sparse categorical
+# cross-entropy, or one-hot rows with categorical cross-entropy. The same loss either way.
+SPARSE, ONE_HOT = "sparse", "onehot"
+LABELS = (SPARSE, ONE_HOT)
 MNIST_TRAIN_SIZE = 60_000
 
 
@@ -56,6 +60,7 @@ RANGES: dict[str, tuple[float, float]] = {
 
 # Fields added after runs were stored, with their defaults (see TrainConfig.key).
 _LATER_FIELDS: dict[str, Any] = {"width": 1.0, "fine_tune": "", "arch": ""}
+_LATER_FIELDS["labels"] = SPARSE
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,8 @@ class TrainConfig:
     width: float = 1.0  # every hidden layer's units and filters times this (1: as designed)
     fine_tune: str = ""  # a fine-tuned run: its base run and drawings (digitlab.training.finetune)
     arch: str = ""  # model "custom": its architecture spec as canonical JSON (zoo.arch.dumps)
+    labels: str = SPARSE  # classifiers: one of LABELS; label smoothing and not_digits
+    # need one-hot rows whichever is chosen (sparse labels can't say "0.9 of a 3")
 
     def __post_init__(self) -> None:
         if self.model not in ZOO and self.model not in (ENSEMBLE, CUSTOM):
@@ -140,6 +147,14 @@ class TrainConfig:
             raise ConfigError("clip by norm or by value, not both.")
         if self.reduce_lr_on_plateau and self.schedule != "constant":
             raise ConfigError("reduce-LR-on-plateau needs the constant learning-rate schedule.")
+        if self.labels not in LABELS:
+            raise ConfigError(f"labels must be one of {', '.join(LABELS)}.")
+        if (
+            self.labels == ONE_HOT
+            and self.model != ENSEMBLE
+            and self.model_spec.task != CLASSIFICATION
+        ):
+            raise ConfigError("one-hot labels need a classifier: a regression net learns a number.")
 
     @property
     def model_spec(self) -> ModelSpec:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from digitlab.zoo.config import OPTIMIZERS, REGRESSION_LOSSES, SCHEDULES
+from digitlab.zoo.config import LABELS, OPTIMIZERS, REGRESSION_LOSSES, SCHEDULES
 
 # Where the sidebar's Retrain form shows a knob.
 FORM = "form"  # in the form
@@ -80,6 +80,8 @@ KNOBS: tuple[Knob, ...] = (
     Knob("plateau_patience", int, MORE, "... after this many epochs without a better val loss ..."),
     Knob("plateau_min_lr", float, CLI, "... never going below this"),
     Knob("keep_best", bool, MORE, "store the best validation epoch's weights, not the last"),
+    Knob("labels", str, MORE, "classifiers: integer labels + sparse categorical cross-entropy, "
+         "or one-hot rows + categorical cross-entropy (the same loss)", choices=LABELS),
 )  # fmt: skip
 
 BY_FIELD: dict[str, Knob] = {knob.field: knob for knob in KNOBS}
