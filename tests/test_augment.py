@@ -6,9 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from digitlab.cli import build_parser
+from digitlab.cli.train import config_from_args
 from digitlab.data import augment
 from digitlab.training.inputs import augmented
-from digitlab.zoo.config import AUGMENT_STRENGTHS, TrainConfig
+from digitlab.zoo.config import AUGMENT_STRENGTHS, TrainConfig, recipe
+from digitlab.zoo.knobs import BY_FIELD
+
+from helpers import cli
 
 OFF = {name: 0.0 for name in AUGMENT_STRENGTHS if name != "aug_elastic_sigma"}
 
@@ -75,3 +80,32 @@ def test_a_thicker_pen_adds_ink_and_a_thinner_one_takes_it_away(mnist):
     thicker = augment.preview(images, TrainConfig(model="cnn", **{**OFF, "aug_thicker": 1.0}), 4)
     thinner = augment.preview(images, TrainConfig(model="cnn", **{**OFF, "aug_thinner": 1.0}), 4)
     assert thicker.sum() / 4 > ink > thinner.sum() / 4
+
+
+def test_the_train_flags_reach_the_config_and_the_rest_keeps_the_recipe(private_store):
+    arguments = ["train", "--model", "digitnet", "--aug-rotation", "30", "--aug-shift", "3.5"]
+    arguments += ["--aug-zoom", "0.2", "--aug-shear", "0.3", "--aug-elastic-alpha", "34"]
+    arguments += ["--aug-elastic-sigma", "5", "--aug-thicker", "0.5", "--aug-thinner", "0"]
+    arguments += ["--clean-epochs", "1"]
+    config = config_from_args(build_parser().parse_args(arguments))
+    assert config.augmentation() == {
+        "augmented epochs": 4,  # the recipe's 5 epochs, 1 of them clean
+        "aug_rotation": 30.0,
+        "aug_shift": 3.5,
+        "aug_zoom": 0.2,
+        "aug_shear": 0.3,
+        "aug_elastic_alpha": 34.0,
+        "aug_elastic_sigma": 5.0,
+        "aug_thicker": 0.5,
+        "aug_thinner": 0.0,
+    }
+    assert config.replace(
+        **{name: getattr(recipe("digitnet"), name) for name in AUGMENT_STRENGTHS}, clean_epochs=2
+    ) == recipe("digitnet")
+
+    helped = cli("train", "--help", store=private_store)
+    for name in AUGMENT_STRENGTHS:
+        assert BY_FIELD[name].option in helped.stdout
+    refused = cli("train", "--model", "digitnet", "--aug-rotation", "400", store=private_store)
+    assert refused.returncode != 0
+    assert "aug_rotation must be between 0 and 180, got 400.0" in refused.stdout + refused.stderr
