@@ -44,12 +44,19 @@ def mosaic(digits: np.ndarray, draws: np.ndarray) -> np.ndarray:
     return picture
 
 
+@st.cache_resource(show_spinner="Loading TensorFlow for the preview (once per server)...")
+def _augment():
+    """data/augment, imported on the first preview: it brings TensorFlow (seconds)."""
+    from digitlab.data import augment
+
+    return augment
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def preview_image(strengths: tuple[float, ...]) -> str:
     """The preview at these strengths (AUGMENT_STRENGTHS's order) as a PNG data URI; a
     strength set seen before is not drawn again."""
-    from digitlab.data import augment  # TensorFlow: only once a preview is shown
-
+    augment = _augment()
     config = TrainConfig(model="cnn", **dict(zip(AUGMENT_STRENGTHS, strengths, strict=True)))
     digits = preview_digits()
     return charts.png_data_uri(mosaic(digits, augment.preview(digits, config, DRAWS, SEED)))
