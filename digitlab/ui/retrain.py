@@ -273,8 +273,8 @@ def augmentation_panel(base: TrainConfig) -> None:
         for knob in in_sidebar(AUGMENTATION):
             _show(knob, base)
         if st.toggle("Preview on 8 training digits", key=state.AUG_PREVIEW_KEY):
-            strengths = {name: augmentation_values()[name] for name in AUGMENT_STRENGTHS}
-            augment_preview.show(base.replace(**strengths))
+            held = augmentation_values()
+            augment_preview.show(base.replace(**{name: held[name] for name in AUGMENT_STRENGTHS}))
 
 
 def _custom_caption() -> str | None:
