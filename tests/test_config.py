@@ -49,3 +49,45 @@ def test_key_is_stable_and_covers_every_field():
 def test_round_trip_through_a_dict_ignores_unknown_keys():
     config = TrainConfig(model="cnn", epochs=2, learning_rate=3e-4)
     assert TrainConfig.from_dict({**config.to_dict(), "added_later": 1}) == config
+
+
+def test_the_augmentation_strengths_default_to_the_old_hidden_ones_and_keep_old_keys():
+    # The keys runs were stored under before the strengths could be set (computed then).
+    assert recipe("digitnet").key() == "c0b6c19ee811de44"
+    assert recipe("digitnet", "long").key() == "02e4f86c3c48d48f"
+    assert TrainConfig(model="mlp").key() == "75c50da45733393a"
+    # A config stored without the strength fields loads at today's recipe strengths.
+    stored = recipe("digitnet").to_dict()
+    old = {key: value for key, value in stored.items() if not key.startswith("aug_")}
+    loaded = TrainConfig.from_dict(old)
+    assert (loaded.aug_rotation, loaded.aug_shift, loaded.aug_zoom, loaded.aug_shear) == (
+        12.0,
+        2.0,
+        0.15,
+        0.15,
+    )
+    assert (loaded.aug_elastic_alpha, loaded.aug_thicker, loaded.aug_thinner) == (0.0, 1.0, 0.6)
+    assert loaded.key() == "c0b6c19ee811de44"
+    # A strength that differs is a different model.
+    assert loaded.replace(aug_rotation=30.0).key() != loaded.key()
+
+
+def test_a_config_says_how_it_augments():
+    assert recipe("digitnet", "quick").augmentation() == {"augmented epochs": 0}
+    described = recipe("digitnet").augmentation()
+    assert described["augmented epochs"] == 3  # the recipe's "3 augmented + 2 clean"
+    assert described["aug_rotation"] == 12.0 and described["aug_elastic_alpha"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"aug_rotation": 200.0}, "aug_rotation must be between 0 and 180"),
+        ({"aug_shift": -1.0}, "aug_shift must be between 0 and 14"),
+        ({"aug_elastic_sigma": 0.0}, "aug_elastic_sigma must be between 1 and 10"),
+        ({"aug_thinner": 1.5}, "aug_thinner must be between 0 and 1"),
+    ],
+)
+def test_strengths_out_of_range_are_refused(changes, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        TrainConfig(model="cnn", **changes)

@@ -22,8 +22,8 @@ from digitlab.training.train import _callbacks, train_model
 from digitlab.ui.retrain import WIDGETS
 from digitlab.ui.state import TRAIN_FORM_KEYS
 from digitlab.zoo.builders import build_model
-from digitlab.zoo.config import ConfigError, TrainConfig
-from digitlab.zoo.knobs import CLI, FORM, KNOBS, MORE, NOT_KNOBS, Knob
+from digitlab.zoo.config import AUGMENT_STRENGTHS, ConfigError, TrainConfig
+from digitlab.zoo.knobs import AUGMENTATION, CLI, FORM, KNOBS, MORE, NOT_KNOBS, Knob
 
 from helpers import cli, new_app
 
@@ -155,7 +155,8 @@ def test_width_scales_every_hidden_layer_and_leaves_older_cache_keys_alone():
     assert [s for s in sizes(build_model("tiny20", width=0.5)) if s] == [12, 8, 10]
 
     # A run stored before the width existed hashed every other field: its key is unchanged.
-    older = {"width", "fine_tune", "arch", "labels"}  # fields added since runs were first stored
+    # the fields added since runs were first stored
+    older = {"width", "fine_tune", "arch", "labels", *AUGMENT_STRENGTHS}
     before_width = {k: v for k, v in config().to_dict().items() if k not in older}
     canonical = json.dumps(before_width, sort_keys=True, separators=(",", ":"))
     assert config().key() == hashlib.sha256(canonical.encode()).hexdigest()[:16]
@@ -186,7 +187,7 @@ def test_every_field_a_user_may_set_is_exactly_one_knob():
     assert sorted(knobs) == sorted(set(fields) - set(NOT_KNOBS))  # each once, none extra
     flags = [knob.option for knob in KNOBS]
     assert len(set(flags)) == len(flags)
-    assert {knob.sidebar for knob in KNOBS} <= {FORM, MORE, CLI}
+    assert {knob.sidebar for knob in KNOBS} <= {FORM, MORE, AUGMENTATION, CLI}
     assert all(knob.choices for knob in KNOBS if knob.kind is str)
 
 
@@ -216,10 +217,14 @@ def test_the_retrain_form_offers_every_sidebar_knob():
     assert set(TRAIN_FORM_KEYS) == set(WIDGETS)  # each field drawn has its key, and no more
     sidebar = new_app().run().sidebar
     (more,) = [block for block in sidebar.expander if block.label == "More settings"]
+    (augmentation,) = [block for block in sidebar.expander if block.label == "Augmentation"]
     shown = {node.key for node in sidebar} - {None}
     folded = {node.key for node in more} - {None}
+    augmenting = {node.key for node in augmentation} - {None}
     for knob in KNOBS:
         if knob.sidebar == FORM:
-            assert TRAIN_FORM_KEYS[knob.field] in shown - folded, knob
+            assert TRAIN_FORM_KEYS[knob.field] in shown - folded - augmenting, knob
         elif knob.sidebar == MORE:
             assert TRAIN_FORM_KEYS[knob.field] in folded, knob
+        elif knob.sidebar == AUGMENTATION:
+            assert TRAIN_FORM_KEYS[knob.field] in augmenting, knob

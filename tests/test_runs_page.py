@@ -64,6 +64,25 @@ def test_the_runs_page_lists_compares_uses_and_deletes(two_runs, trained_once):
     assert app.selectbox(key="version_tiny20").value == "tiny20"  # back on the shipped run
 
 
+def test_a_run_records_its_augmentation_and_the_comparison_shows_it(two_runs, trained_once):
+    """A tiny real run at strengths of its own (the 20x20 network: its pixels scaled)."""
+    distorted = TINY.replace(augment=True, aug_rotation=30.0, aug_elastic_alpha=20.0)
+    augmented = trained_once.copy(distorted, owner=ME)
+    stored = store.get_run(augmented.id).config  # read back from the run's folder
+    assert (stored.aug_rotation, stored.aug_elastic_alpha, stored.aug_shift) == (30.0, 20.0, 2.0)
+
+    app = open_page(my_app().run(), "runs")
+    app.multiselect(key="runs_compared").set_value([augmented.id, two_runs[0].id]).run()
+    assert not app.exception
+    (table,) = [t.value for t in app.dataframe if "augmented epochs" in t.value.columns]
+    rows = table.set_index("run").to_dict("index")
+    (mine,) = [row for label, row in rows.items() if f"run {augmented.id}" in label]
+    assert mine["augmented epochs"] == 1
+    assert (mine["aug_rotation"], mine["aug_elastic_alpha"], mine["aug_zoom"]) == (30, 20, 0.15)
+    (plain,) = [row for label, row in rows.items() if f"run {two_runs[0].id}" in label]
+    assert plain["augmented epochs"] == 0  # trained on clean digits: no strengths to show
+
+
 def test_shipped_and_other_sessions_runs_cannot_be_deleted_here(two_runs):
     app = open_page(my_app().run(), "runs")
     app.selectbox(key="runs_pick").set_value("tiny20").run()

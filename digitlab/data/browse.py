@@ -69,6 +69,11 @@ def matching(labels: np.ndarray, digit: int | None) -> np.ndarray:
     return np.flatnonzero(np.asarray(labels) == digit)
 
 
+def first_of_each(labels: np.ndarray, digits: tuple[int, ...]) -> np.ndarray:
+    """The index of each digit's first image, in `digits`' order."""
+    return np.array([np.flatnonzero(labels == digit)[0] for digit in digits])
+
+
 def page_count(count: int, per_page: int) -> int:
     """How many pages `count` items fill (at least one, even when empty)."""
     return max(1, math.ceil(count / per_page))

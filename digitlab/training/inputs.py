@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from digitlab.data import handdrawn
 from digitlab.data import mnist as data
-from digitlab.data.augment import make_augment_fn
+from digitlab.data.augment import augment_batches
 from digitlab.data.batch import model_batch
 from digitlab.data.notdigits import NOT_A_DIGIT
 from digitlab.training.compile import one_hot_labels
@@ -50,6 +50,6 @@ def augmented(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tf.data.Data
     """Shuffled batches, each distorted as a whole inside the graph as people draw."""
     dataset = tf.data.Dataset.from_tensor_slices((x, loss_labels(y, config)))
     dataset = dataset.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(config.batch_size)
-    dataset = dataset.map(make_augment_fn(config.seed), num_parallel_calls=tf.data.AUTOTUNE)
+    # The Data page's preview draws through the same function (data/augment.py).
+    dataset = augment_batches(dataset.batch(config.batch_size), config)
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -15,11 +15,18 @@ import streamlit as st
 from digitlab.analysis.hints import curve_hints, history_from_rows
 from digitlab.training.job import DONE, QUEUED, RUNNING
 from digitlab.training.jobs import JobQueue
-from digitlab.ui import charts, digit_charts, state
+from digitlab.ui import augment_preview, charts, digit_charts, state
 from digitlab.ui.resources import job_queue
 from digitlab.zoo.arch import ArchError, dumps
-from digitlab.zoo.config import RANGES, ConfigError, TrainConfig, presets, recipe
-from digitlab.zoo.knobs import FORM, MORE, Knob, in_sidebar
+from digitlab.zoo.config import (
+    AUGMENT_STRENGTHS,
+    RANGES,
+    ConfigError,
+    TrainConfig,
+    presets,
+    recipe,
+)
+from digitlab.zoo.knobs import AUGMENTATION, FORM, MORE, Knob, in_sidebar
 from digitlab.zoo.networks import zoo_spec
 from digitlab.zoo.registry import CUSTOM, DEFAULT_MODEL, REGRESSION, ZOO
 
@@ -59,7 +66,6 @@ WIDGETS: dict[str, Widget] = {
     "schedule": Widget("Learning-rate schedule", SELECT),
     "optimizer": Widget("Optimizer", SELECT),
     "dropout": Widget("Dropout (models that have it)", SLIDER, step=0.05),
-    "augment": Widget("Augment like canvas drawings", CHECK),
     "pen_digits": Widget(
         "Add real pen-written digits",
         CHECK,
@@ -115,6 +121,32 @@ WIDGETS: dict[str, Widget] = {
         "drawings need one-hot rows either way.",
         classifiers_only=True,
     ),
+    # The Augmentation panel's, beside the form:
+    "augment": Widget("Augment like canvas drawings", CHECK),
+    "clean_epochs": Widget(
+        "Clean epochs at the end",
+        NUMBER,
+        help="The last N epochs train on undistorted digits; the others are augmented "
+        "(digitnet's default recipe: 3 augmented + 2 clean).",
+    ),
+    "aug_rotation": Widget("Rotation (up to ± degrees)", SLIDER, step=1.0),
+    "aug_shift": Widget("Shift (up to ± pixels)", SLIDER, step=0.5),
+    "aug_zoom": Widget("Zoom (up to ± fraction)", SLIDER, step=0.01),
+    "aug_shear": Widget("Shear (up to ± slant)", SLIDER, step=0.01),
+    "aug_elastic_alpha": Widget(
+        "Elastic distortion: strength (0 = off)",
+        SLIDER,
+        step=1.0,
+        help="How far each pixel may wander, as in Simard et al. 2003 (they used 34).",
+    ),
+    "aug_elastic_sigma": Widget(
+        "Elastic distortion: smoothness (pixels)",
+        SLIDER,
+        step=0.5,
+        help="Small: the strokes wobble; large: the whole digit bends.",
+    ),
+    "aug_thicker": Widget("Pen thicker: up to", SLIDER, step=0.05),
+    "aug_thinner": Widget("Pen thinner: up to", SLIDER, step=0.05),
 }
 
 
@@ -204,6 +236,7 @@ def settings_form() -> TrainConfig | None:
         _fill_form()
     base = starting_config(name)
     refusal = _custom_caption() if name == CUSTOM else None
+    st.fragment(augmentation_panel)(base)
     with st.form("retrain"):
         preset = _preset(name)
         if name != CUSTOM:
@@ -221,6 +254,7 @@ def settings_form() -> TrainConfig | None:
         )
         if not pressed:
             return None
+    values |= augmentation_values()
     spec = base.model_spec
     if not spec.has_dropout or values["dropout"] == (base.dropout or spec.default_dropout):
         values["dropout"] = base.dropout  # unchanged: the same config as the recipe's
@@ -230,6 +264,26 @@ def settings_form() -> TrainConfig | None:
     except ConfigError as error:
         st.error(str(error))
         return None
+
+
+def augmentation_values() -> dict[str, Any]:
+    """What the Augmentation panel holds, by TrainConfig field."""
+    return {
+        knob.field: st.session_state[state.TRAIN_FORM_KEYS[knob.field]]
+        for knob in in_sidebar(AUGMENTATION)
+    }
+
+
+def augmentation_panel(base: TrainConfig) -> None:
+    """The augmentation knobs, and a preview of what they do to 8 training digits. Outside
+    the form and in a fragment: a form's widgets wait for its button, and a slider moved here
+    redraws only this panel's preview, at once; Train reads the panel as it is."""
+    with st.expander("Augmentation"):
+        for knob in in_sidebar(AUGMENTATION):
+            _show(knob, base)
+        if st.toggle("Preview on 8 training digits", key=state.AUG_PREVIEW_KEY):
+            held = augmentation_values()
+            augment_preview.show(base.replace(**{name: held[name] for name in AUGMENT_STRENGTHS}))
 
 
 def _custom_caption() -> str | None:

@@ -64,6 +64,7 @@ def show_comparison(runs: list[store.Run]) -> None:
     left, right = st.columns(2)
     left.plotly_chart(charts.compare_curves(histories, "loss"), key="compare-loss")
     right.plotly_chart(charts.compare_curves(histories, metric), key="compare-metric")
+    show_augmentation(runs, labels)
     classifiers = [run for run in runs if run.spec.task != REGRESSION]
     try:
         recalls = {
@@ -75,6 +76,16 @@ def show_comparison(runs: list[store.Run]) -> None:
         return
     if recalls:
         st.plotly_chart(charts.per_class_comparison(recalls), key="compare-per-class")
+
+
+def show_augmentation(runs: list[store.Run], labels: dict[str, str]) -> None:
+    """How each run distorted its digits: epochs augmented, and at what strengths (the
+    `train --aug-*` flags); blank for a run that trained on clean digits only."""
+    st.caption("Augmentation: epochs on distorted digits, and how strong each distortion was.")
+    st.dataframe(
+        [{"run": labels[run.id], **run.config.augmentation()} for run in runs],
+        hide_index=True,
+    )
 
 
 def _use(run: store.Run) -> None:

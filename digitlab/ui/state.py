@@ -164,7 +164,18 @@ TRAIN_FORM_KEYS = {
     "plateau_patience": "train_plateau_patience",
     "keep_best": "train_keep_best",
     "labels": "train_labels",
+    # The Augmentation panel beside the form (retrain.augmentation_panel)
+    "clean_epochs": "train_clean_epochs",
+    "aug_rotation": "train_aug_rotation",
+    "aug_shift": "train_aug_shift",
+    "aug_zoom": "train_aug_zoom",
+    "aug_shear": "train_aug_shear",
+    "aug_elastic_alpha": "train_aug_elastic_alpha",
+    "aug_elastic_sigma": "train_aug_elastic_sigma",
+    "aug_thicker": "train_aug_thicker",
+    "aug_thinner": "train_aug_thinner",
 }
+AUG_PREVIEW_KEY = "train_aug_preview"  # the Augmentation panel's "Preview" toggle
 # The preset whose settings fill the form for model "custom" (the Build page's Load sets it)
 CUSTOM_PRESET_KEY = "train_custom_preset"
 FINE_TUNE_JOB_KEY = "fine_tune_job_id"  # this session's fine-tune job (My digits page)

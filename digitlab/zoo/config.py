@@ -55,12 +55,33 @@ RANGES: dict[str, tuple[float, float]] = {
     "plateau_factor": (0.01, 0.99),
     "plateau_patience": (0, 50),
     "plateau_min_lr": (0.0, 1.0),
+    # The augmentation strengths: up to a half turn, the digit's own size, a 50% zoom.
+    "aug_rotation": (0.0, 180.0),
+    "aug_shift": (0.0, 14.0),
+    "aug_zoom": (0.0, 0.5),
+    "aug_shear": (0.0, 1.0),
+    "aug_elastic_alpha": (0.0, 100.0),
+    "aug_elastic_sigma": (1.0, 10.0),
+    "aug_thicker": (0.0, 1.0),
+    "aug_thinner": (0.0, 1.0),
 }
 
 
 # Fields added after runs were stored, with their defaults (see TrainConfig.key).
 _LATER_FIELDS: dict[str, Any] = {"width": 1.0, "fine_tune": "", "arch": ""}
-_LATER_FIELDS["labels"] = SPARSE
+_LATER_FIELDS["labels"] = SPARSE  # the sparse/one-hot knob came later still
+# The augmentation strengths, TrainConfig's aug_* fields (their defaults join _LATER_FIELDS
+# below the class): what a run records of its augmentation, and what the preview varies.
+AUGMENT_STRENGTHS = (
+    "aug_rotation",
+    "aug_shift",
+    "aug_zoom",
+    "aug_shear",
+    "aug_elastic_alpha",
+    "aug_elastic_sigma",
+    "aug_thicker",
+    "aug_thinner",
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,16 @@ class TrainConfig:
     arch: str = ""  # model "custom": its architecture spec as canonical JSON (zoo.arch.dumps)
     labels: str = SPARSE  # classifiers: one of LABELS; label smoothing and not_digits
     # need one-hot rows whichever is chosen (sparse labels can't say "0.9 of a 3")
+    # With augment, how strong each distortion is (data/augment.py); the defaults are the
+    # strengths every run had before they could be set. Pixels are a 28 x 28 digit's.
+    aug_rotation: float = 12.0  # degrees: each digit turns by up to +-this
+    aug_shift: float = 2.0  # pixels: moved by up to +-this, across and down
+    aug_zoom: float = 0.15  # scaled by up to +-this fraction (0.15: 85% to 115%)
+    aug_shear: float = 0.15  # slanted sideways by up to +-this (x shifts by this times y)
+    aug_elastic_alpha: float = 0.0  # elastic distortion: how far pixels wander (0 = off) ...
+    aug_elastic_sigma: float = 4.0  # ... and how smooth their field is (pixels): small wobbles
+    aug_thicker: float = 1.0  # pen thickness: up to this far towards a 3x3 dilation ...
+    aug_thinner: float = 0.6  # ... or towards a 3x3 erosion (a thinner pen)
 
     def __post_init__(self) -> None:
         if self.model not in ZOO and self.model not in (ENSEMBLE, CUSTOM):
@@ -200,6 +231,23 @@ class TrainConfig:
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
+
+    def augmentation(self) -> dict[str, Any]:
+        """How this config augments, for a person: how many epochs, and at what strengths."""
+        if not self.augment:
+            return {"augmented epochs": 0}
+        return {
+            "augmented epochs": self.epochs - self.clean_epochs,
+            **{name: getattr(self, name) for name in AUGMENT_STRENGTHS},
+        }
+
+
+# Runs stored before the strengths could be set trained at these defaults: same key.
+_LATER_FIELDS |= {
+    field.name: field.default
+    for field in dataclasses.fields(TrainConfig)
+    if field.name in AUGMENT_STRENGTHS
+}
 
 
 # The recipe each shipped model was trained with (`python -m digitlab train --model NAME`

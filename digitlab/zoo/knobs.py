@@ -14,6 +14,7 @@ from digitlab.zoo.config import LABELS, OPTIMIZERS, REGRESSION_LOSSES, SCHEDULES
 # Where the sidebar's Retrain form shows a knob.
 FORM = "form"  # in the form
 MORE = "more"  # in the form, folded under "More settings"
+AUGMENTATION = "augmentation"  # in the form, folded under "Augmentation"
 CLI = ""  # not at all: only a `train` flag
 
 # TrainConfig fields that are not knobs: the model is chosen apart (`train --model`, the
@@ -28,7 +29,7 @@ class Knob:
 
     field: str  # the TrainConfig field
     kind: type  # int, float, bool or str
-    sidebar: str  # where the Retrain form shows it: FORM, MORE or CLI
+    sidebar: str  # where the Retrain form shows it: FORM, MORE, AUGMENTATION or CLI
     help: str  # one line: the flag's --help
     flag: str = ""  # the `train` flag when it is not --field-name
     choices: tuple[str, ...] = ()  # a str knob's allowed values
@@ -49,9 +50,21 @@ KNOBS: tuple[Knob, ...] = (
     Knob("schedule", str, FORM, "how the learning rate moves over the run", choices=SCHEDULES),
     Knob("optimizer", str, FORM, "the gradient-descent method", choices=OPTIMIZERS),
     Knob("dropout", float, FORM, "dropout rate, for the models that have dropout"),
-    Knob("augment", bool, FORM, "distort the digits as people draw them"),
-    Knob("clean_epochs", int, CLI,
+    Knob("augment", bool, AUGMENTATION, "distort the digits as people draw them"),
+    Knob("clean_epochs", int, AUGMENTATION,
          "with --augment: the last N epochs train on undistorted digits"),
+    # How strong each distortion is, with --augment (TrainConfig's aug_* fields say the
+    # defaults); the sidebar's Augmentation panel previews them on 8 digits.
+    Knob("aug_rotation", float, AUGMENTATION, "with --augment: turn by up to +-N degrees"),
+    Knob("aug_shift", float, AUGMENTATION, "... move by up to +-N pixels (of 28)"),
+    Knob("aug_zoom", float, AUGMENTATION, "... scale by up to +-this fraction"),
+    Knob("aug_shear", float, AUGMENTATION, "... slant sideways by up to +-this"),
+    Knob("aug_elastic_alpha", float, AUGMENTATION,
+         "... elastic distortion: how far pixels wander (0: off) ..."),
+    Knob("aug_elastic_sigma", float, AUGMENTATION,
+         "... and how smooth their field is, in pixels"),
+    Knob("aug_thicker", float, AUGMENTATION, "... a pen up to this much thicker (0-1)"),
+    Knob("aug_thinner", float, AUGMENTATION, "... or thinner (0-1)"),
     Knob("pen_digits", bool, FORM, "also train on real pen-written digits (the training writers)"),
     Knob("not_digits", bool, FORM, "also train on not-a-digit drawings and learn to abstain"),
     Knob("early_stopping_patience", int, FORM, "early-stopping patience in epochs",
@@ -88,5 +101,5 @@ BY_FIELD: dict[str, Knob] = {knob.field: knob for knob in KNOBS}
 
 
 def in_sidebar(where: str) -> list[Knob]:
-    """The knobs the Retrain form shows at `where` (FORM or MORE), in order."""
+    """The knobs the Retrain form shows at `where` (FORM, MORE or AUGMENTATION), in order."""
     return [knob for knob in KNOBS if knob.sidebar == where]
