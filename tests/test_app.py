@@ -90,6 +90,10 @@ def test_a_sessions_run_answers_only_that_session_until_it_goes_back(mnist, hand
     charts = mine.sidebar.get("plotly_chart")
     assert [chart.key for chart in charts] == ["curve-loss", "curve-accuracy", "curve-digits"]
     assert "validation accuracy per digit" in charts[2].proto.spec  # the live heat strip
+    for chart in charts:  # no toolbar over the labels, and a legend clear of the axis title
+        assert json.loads(chart.proto.config)["displayModeBar"] is False
+    legend = json.loads(charts[0].proto.spec)["layout"]["legend"]
+    assert legend["y"] > 1 and legend["yanchor"] == "bottom"
     mine.run()
     assert "your run 1," in answered_by(mine)  # the new run is the one in use here...
     assert any(

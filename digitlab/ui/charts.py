@@ -100,12 +100,14 @@ def training_curves(
             name="train (per epoch)",
             line=dict(color=ACCENT, width=2),
         )
+    # In the narrow sidebar a legend under the plot sat on the "epoch" title, and a title at
+    # the top under plotly's toolbar: the metric names the y axis, the legend goes on top.
     figure.update_layout(
-        height=200,
+        height=220,
         margin=dict(l=10, r=10, t=30, b=10),
-        title=dict(text=metric, font=dict(size=13)),
         xaxis=dict(title="epoch"),
-        legend=dict(orientation="h", y=-0.35, font=dict(size=10)),
+        yaxis=dict(title=metric),
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom", font=dict(size=10)),
     )
     return figure
 

@@ -35,6 +35,9 @@ BATCH_SIZES = [16, 32, 64, 128, 256, 512, 1024]
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
 WIDTHS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
 
+# The sidebar is too narrow for plotly's toolbar: it covered the charts' own labels.
+SIDEBAR_CHART = {"displayModeBar": False}
+
 # The kinds of widget the form uses.
 NUMBER = "number_input"  # a number box
 SLIDER = "slider"
@@ -332,10 +335,11 @@ def show_job(queue: JobQueue, job_id: int) -> None:
             st.plotly_chart(
                 charts.training_curves(progress["batches"], progress["epochs"], name),
                 key=f"curve-{name}",
+                config=SIDEBAR_CHART,
             )
     history = history_from_rows(progress["epochs"])
     if strip := digit_charts.digit_strip(history, height=260):
-        st.plotly_chart(strip, key="curve-digits")
+        st.plotly_chart(strip, key="curve-digits", config=SIDEBAR_CHART)
         st.caption(digit_charts.order_caption(history))
     for hint in curve_hints(history):
         st.info(hint, icon=":material/lightbulb:")
