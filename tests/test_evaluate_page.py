@@ -126,6 +126,9 @@ def test_every_explanation_view_renders(mnist, model):
         if view == "Compare":  # one row per zoo model (the softmax-by-hand table has ten)
             compared = [t.value for t in app.dataframe if "model" in t.value.columns]
             assert len(compared) == 1 and len(compared[0]) == 8
+            notes = list(compared[0]["note"])  # the regression net's value, and no "None"
+            assert sum(note.startswith("regression value ") for note in notes) == 1
+            assert notes.count("") == 7
 
 
 def test_the_invariance_probe_reacts_to_its_sliders(mnist):

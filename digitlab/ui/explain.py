@@ -194,6 +194,9 @@ def show_compare(drawing: Drawing) -> None:
     st.markdown(f"#### {votes} of {len(rows)} models say {answer}")
     for row in rows:
         row["model"] = ZOO[row["model"]].title
+        # Only the regression net has a value: a column of it printed "None" for the rest.
+        value = row.pop("value")
+        row["note"] = "" if value is None else f"regression value {value:.2f}"
     st.dataframe(
         rows,
         hide_index=True,
@@ -203,7 +206,7 @@ def show_compare(drawing: Drawing) -> None:
             "confidence": st.column_config.ProgressColumn(
                 "Confidence (T = 1)", format="percent", min_value=0.0, max_value=1.0
             ),
-            "value": st.column_config.NumberColumn("Regression value", format="%.2f"),
+            "note": st.column_config.TextColumn("Note"),
         },
     )
     if missing:
