@@ -18,6 +18,7 @@ from digitlab.zoo.config import TrainConfig
 QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
 FINISHED = (DONE, STOPPED, FAILED)
 STOPPED_MESSAGE = "Stopped on request. Nothing was saved and the previous model is kept."
+PACE_FRACTION = 0.03  # of the run done since the first batch before a time left is guessed
 
 
 @dataclass
@@ -38,6 +39,10 @@ class Job:
     epochs: list[dict[str, Any]] = field(default_factory=list)  # per-epoch train + val
     fraction: float = 0.0
     elapsed_s: float = 0.0
+    # (elapsed_s, fraction) at the first batch: the pace is measured from there, since the
+    # first batch also traces the model (seconds) and would make the estimate several times
+    # too long ("about 88 s left" for a 15 s run).
+    pace_from: tuple[float, float] | None = None
     run: store.Run | None = None  # the stored run, once done
     pid: int | None = None  # the training process, while it runs locally
     stop_requested: threading.Event = field(default_factory=threading.Event)
@@ -49,10 +54,15 @@ class Job:
 
     @property
     def seconds_left(self) -> float | None:
-        """Estimated from the pace so far; None until there is a pace to go by."""
-        if self.status != RUNNING or self.fraction <= 0:
+        """Estimated from the pace since the first batch; None until there is a pace to go by
+        (PACE_FRACTION of the run done since)."""
+        if self.status != RUNNING or self.pace_from is None:
             return None
-        return self.elapsed_s * (1 - self.fraction) / self.fraction
+        started_s, started_fraction = self.pace_from
+        done = self.fraction - started_fraction
+        if done < PACE_FRACTION:
+            return None
+        return (self.elapsed_s - started_s) * (1 - self.fraction) / done
 
     def snapshot(self) -> dict[str, Any]:
         """A consistent copy of the job's state, safe to read from another thread."""
@@ -79,6 +89,8 @@ class Job:
             steps, epochs = event["steps"], event["epochs"]
             self.fraction = ((event["epoch"] - 1) * steps + event["batch"]) / (epochs * steps)
             self.elapsed_s = event["elapsed_s"]
+            if self.pace_from is None:
+                self.pace_from = (self.elapsed_s, self.fraction)
             # Position on the epoch axis: epoch 2, batch 50 of 100 -> 1.5.
             position = event["epoch"] - 1 + event["batch"] / steps
             row = {"position": position, "epoch": event["epoch"], **event["metrics"]}
