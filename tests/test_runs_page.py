@@ -40,7 +40,9 @@ def test_the_runs_page_lists_compares_uses_and_deletes(two_runs, trained_once):
     assert list(table["run"]) == [two_runs[1].id, two_runs[0].id, "tiny20"]  # not `other`
     assert other.id not in list(table["run"])
     assert list(table["origin"]) == ["yours", "yours", "shipped"]
-    assert table["changed settings"].iloc[0] == "epochs=2, batch_size=128, train_samples=500"
+    assert table["recipe and changes"].iloc[0] == (
+        "default: epochs=2, batch_size=128, train_samples=500"
+    )
 
     app.multiselect(key="runs_compared").set_value([two_runs[0].id, two_runs[1].id]).run()
     assert not app.exception

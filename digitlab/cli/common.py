@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from digitlab.zoo.config import differences
+from digitlab.zoo.config import closest_recipe, differences
 from digitlab.zoo.registry import ANSWERING, DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ def run_row(run: Run) -> dict[str, Any]:
         "model": run.model,
         "shipped": run.shipped,
         "owner": run.owner,
+        "recipe": closest_recipe(run.config)[0],
         "changed": differences(run.config),
         "accuracy": run.accuracy,
         "seconds": run.seconds,

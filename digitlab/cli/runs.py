@@ -30,11 +30,13 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
-    print(f"{'id':<10} {'model':<11} {'test acc':>8} {'seconds':>8}  {'when':<16}  changed")
+    header = f"{'id':<10} {'model':<11} {'test acc':>8} {'seconds':>8}  {'when':<16}"
+    print(f"{header}  recipe and changes")
     for row in rows:
         accuracy = "-" if row["accuracy"] is None else f"{row['accuracy']:.2%}"
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(row["created_at"]))
-        changed = ", ".join(f"{k}={v}" for k, v in row["changed"].items()) or "-"
+        changes = ", ".join(f"{k}={v}" for k, v in row["changed"].items())
+        changed = f"{row['recipe']}: {changes}" if changes else f"{row['recipe']}, as it is"
         mark = "*" if row["default"] else ""
         print(
             f"{row['id'] + mark:<10} {row['model']:<11} {accuracy:>8} "

@@ -12,7 +12,7 @@ from digitlab.ui import charts, digit_charts, state
 from digitlab.ui.ensemble_maker import show_ensemble_maker
 from digitlab.ui.explain import cached_evaluation
 from digitlab.ui.weights_view import show_weights
-from digitlab.zoo.config import differences
+from digitlab.zoo.config import describe_changes
 from digitlab.zoo.registry import ANSWERING, REGRESSION
 
 ALL = "all models"
@@ -30,12 +30,11 @@ def origin(run: store.Run) -> str:
 def run_rows(runs: list[store.Run]) -> list[dict]:
     rows = []
     for run in runs:
-        changed = differences(run.config)
         rows.append(
             {
                 "run": run.id,
                 "model": run.model,
-                "changed settings": ", ".join(f"{k}={v}" for k, v in changed.items()) or "—",
+                "recipe and changes": describe_changes(run.config),
                 "MNIST test accuracy": run.accuracy,
                 "seconds": round(run.seconds, 1),
                 "when": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at)),

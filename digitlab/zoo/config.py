@@ -330,7 +330,31 @@ def recipe(model: str, preset: str = "default", **changes: Any) -> TrainConfig:
     return TrainConfig(model=model, **{**known[preset], **changes})
 
 
+def closest_recipe(config: TrainConfig) -> tuple[str, dict[str, Any]]:
+    """The preset a config is nearest to, and its settings that differ from it.
+
+    A run does not record the preset it started from; the one it differs from least is
+    that one or says as much (the sidebar starts from "quick": compared with "default",
+    its plain runs showed six changed settings). Ties go to the earlier preset."""
+    settings = config.to_dict()
+    found: tuple[str, dict[str, Any]] | None = None
+    for preset in presets(config.model):
+        base = recipe(config.model, preset, arch=config.arch).to_dict()
+        changed = {key: value for key, value in settings.items() if base[key] != value}
+        if found is None or len(changed) < len(found[1]):
+            found = (preset, changed)
+    assert found is not None  # every model has at least its default preset
+    return found
+
+
 def differences(config: TrainConfig) -> dict[str, Any]:
-    """The settings of `config` that differ from its model's default recipe."""
-    base = recipe(config.model, arch=config.arch).to_dict()
-    return {key: value for key, value in config.to_dict().items() if base[key] != value}
+    """The settings of `config` that differ from its closest recipe (closest_recipe)."""
+    return closest_recipe(config)[1]
+
+
+def describe_changes(config: TrainConfig) -> str:
+    """ "quick: epochs=3, dropout=0.2", or "quick, as it is": the recipe and what changed."""
+    preset, changed = closest_recipe(config)
+    if not changed:
+        return f"{preset}, as it is"
+    return f"{preset}: " + ", ".join(f"{key}={value}" for key, value in changed.items())
