@@ -155,7 +155,14 @@ def test_the_sidebar_starts_from_each_models_recipe():
     assert app.sidebar.select_slider(key="train_batch").value == 256
     assert app.sidebar.select_slider(key="train_lr").value == 0.01
     assert app.sidebar.selectbox(key="train_schedule").value == "onecycle"
+    # The Recipe box: the command line's --preset choices, each filling the form.
+    recipe_box = app.sidebar.selectbox(key="train_preset")
+    assert recipe_box.value == "quick" and {"default", "quick", "long"} <= set(recipe_box.options)
+    recipe_box.set_value("default").run()
+    assert app.sidebar.number_input(key="train_epochs").value == 5  # the shipped recipe
+    assert app.sidebar.checkbox(key="train_pen_digits").value
     app.sidebar.selectbox(key="train_model").set_value("mlp").run()
+    assert app.sidebar.selectbox(key="train_preset").value == "default"
     assert app.sidebar.number_input(key="train_epochs").value == 3  # mlp's recipe
     assert app.sidebar.select_slider(key="train_batch").value == 384
     assert app.sidebar.slider(key="train_dropout").value == 0.0

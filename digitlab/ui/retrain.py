@@ -161,8 +161,11 @@ def _model_label(name: str) -> str:
 
 
 def _preset(model: str) -> str:
-    """The recipe the form starts from: a custom network's tutorial preset (chosen on the
-    Build page), else the model's quick preset where it has one."""
+    """The recipe the form starts from: the one picked in the Recipe box, else a custom
+    network's tutorial preset (chosen on the Build page), else the model's quick preset
+    where it has one."""
+    if st.session_state.get(state.TRAIN_PRESET_KEY) in presets(model):
+        return st.session_state[state.TRAIN_PRESET_KEY]
     if model == CUSTOM:
         return st.session_state.get(state.CUSTOM_PRESET_KEY, "default")
     return "quick" if "quick" in presets(model) else "default"
@@ -188,6 +191,12 @@ def _fill_form() -> None:
         st.session_state[state.TRAIN_FORM_KEYS[field]] = value
 
 
+def _model_chosen() -> None:
+    """The model box's callback: its starting recipe fills the form."""
+    st.session_state.pop(state.TRAIN_PRESET_KEY, None)
+    _fill_form()
+
+
 def choose_custom(preset: str | None = None) -> None:
     """A callback: the form trains the Build page's network, filled with `preset`'s settings
     (a tutorial preset of model custom; None: as it is, or custom's default recipe)."""
@@ -195,6 +204,7 @@ def choose_custom(preset: str | None = None) -> None:
         return
     if preset is not None:
         st.session_state[state.CUSTOM_PRESET_KEY] = preset
+    st.session_state.pop(state.TRAIN_PRESET_KEY, None)
     st.session_state[state.TRAIN_MODEL_KEY] = CUSTOM
     _fill_form()
 
@@ -233,7 +243,16 @@ def settings_form() -> TrainConfig | None:
         index=MODELS.index(DEFAULT_MODEL),
         format_func=_model_label,
         key=state.TRAIN_MODEL_KEY,
+        on_change=_model_chosen,
+    )
+    st.session_state[state.TRAIN_PRESET_KEY] = _preset(name)  # valid for this model
+    st.selectbox(
+        "Recipe",
+        presets(name),
+        key=state.TRAIN_PRESET_KEY,
         on_change=_fill_form,
+        help="The model's named settings, as `train --preset` takes them; choosing one fills "
+        "the form with it (quick: seconds; default: how the shipped model was trained).",
     )
     if state.TRAIN_FORM_KEYS["epochs"] not in st.session_state:
         _fill_form()
@@ -241,9 +260,6 @@ def settings_form() -> TrainConfig | None:
     refusal = _custom_caption() if name == CUSTOM else None
     st.fragment(augmentation_panel)(base)
     with st.form("retrain"):
-        preset = _preset(name)
-        if name != CUSTOM:
-            st.caption(f"Starting from {name}'s {'quick ' if preset == 'quick' else ''}recipe.")
         values = {knob.field: _show(knob, base) for knob in in_sidebar(FORM)}
         # The tutorials' other knobs, folded away (every one is also a `train` flag).
         with st.expander("More settings"):

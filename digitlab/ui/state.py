@@ -178,6 +178,7 @@ TRAIN_FORM_KEYS = {
 AUG_PREVIEW_KEY = "train_aug_preview"  # the Augmentation panel's "Preview" toggle
 # The preset whose settings fill the form for model "custom" (the Build page's Load sets it)
 CUSTOM_PRESET_KEY = "train_custom_preset"
+TRAIN_PRESET_KEY = "train_preset"  # the Retrain panel's Recipe box: choosing one refills the form
 FINE_TUNE_JOB_KEY = "fine_tune_job_id"  # this session's fine-tune job (My digits page)
 FINE_TUNE_START_KEY = "fine_tune_start"  # the "Fine-tune on my digits" button
 SEARCH_MODEL_KEY = "search_model"  # the Search page's architecture
