@@ -35,18 +35,25 @@ PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
 test: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -m "not timed" $(PARALLEL)
-	$(BIN)/python -m pytest -m timed
+	$(BIN)/python -m pytest -m "not timed and not bench" $(PARALLEL)
+	$(BIN)/python -m pytest -m "timed and not bench"
 
 test-fast: $(BIN)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -m "not slow and not timed" $(PARALLEL)
-	$(BIN)/python -m pytest -m "timed and not slow"
+	$(BIN)/python -m pytest -m "not slow and not timed and not bench" $(PARALLEL)
+	$(BIN)/python -m pytest -m "timed and not slow and not bench"
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The benchmark: training and prediction figures (python -m digitlab bench, see the README's
+# Performance), then the Draw page's pen-up -> answer in a real browser beside the bare
+# canvas (tests/e2e/test_latency.py: a figure with a target, so here and not in `make test`).
+bench: $(BIN)/.installed-dev
+	$(BIN)/python -m digitlab bench
+	$(BIN)/python -m pytest -m bench -s tests/e2e/test_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -2,9 +2,9 @@
 the new Prediction, for 20 pen-written digits, against the same strokes on the bare canvas
 page (echo_app.py), whose answer costs only the component and Streamlit.
 
-Marked `timed`: `make test` runs it after the rest of the suite, alone, so that no other
-test's load moves its figures. Run it with `python -m pytest tests/e2e/test_latency.py -s`
-to see the report.
+A measurement with a target, so marked `bench`: `make bench` runs it (after the training
+and prediction bench), not `make test`. Alone, `python -m pytest -m bench -s
+tests/e2e/test_latency.py` prints the report.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from playwright.sync_api import Browser
 from .browser import StreamlitPage, new_tab
 from .handwriting import Replay, canvas_strokes, echo_latency, pendigits_sample, replay, warm_up
 
-pytestmark = [pytest.mark.slow, pytest.mark.timed]  # 20 digits on two apps: a minute
+pytestmark = [pytest.mark.slow, pytest.mark.bench]  # 20 digits on two apps: a minute
 
 PER_CLASS = 2  # 20 digits, each drawn on the app and its first stroke on the echo app
 APP_LATENCY_BOUND_MS = 3000  # a sanity bound on the app's own median
