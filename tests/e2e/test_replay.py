@@ -27,6 +27,7 @@ REQUIRED_ACCURACY = 0.97  # a little below what the app measured (the README say
 # plotly's first figures are in by then) and again after the last one.
 MEMORY_WARM_UP_DIGITS = 20
 MEMORY_GROWTH_LIMIT_MB = 50
+NUDGE_EVERY = 5  # digits: 20 temperature nudges (40 runs on the kept logits) in the 100
 
 
 def nudge_temperature(app: StreamlitPage) -> None:
@@ -49,7 +50,7 @@ class Handwriting:
 
 @pytest.fixture(scope="module")
 def handwriting(browser: Browser, app_url: str) -> Iterator[Handwriting]:
-    """100 pendigits digits replayed on the app; every other one, the temperature slider
+    """100 pendigits digits replayed on the app; after every fifth, the temperature slider
     moves and comes back, for the memory check.
 
     The tab draws with the scripted pen (a stroke in one go rather than a frame a point),
@@ -66,7 +67,7 @@ def handwriting(browser: Browser, app_url: str) -> Iterator[Handwriting]:
         if number == MEMORY_WARM_UP_DIGITS:
             memory_before = resident_memory_mb(port)
         replays.append(replay(app, digit))
-        if number % 2:
+        if number % NUDGE_EVERY == NUDGE_EVERY - 1:
             nudge_temperature(app)
     yield Handwriting(replays, (memory_before, resident_memory_mb(port)))
     app.page.context.close()
