@@ -43,6 +43,8 @@ def test_the_runs_page_lists_compares_uses_and_deletes(two_runs, trained_once):
     assert table["recipe and changes"].iloc[0] == (
         "default: epochs=2, batch_size=128, train_samples=500"
     )
+    # A phone shows the first columns: the accuracy is among them, before the long text.
+    assert list(table.columns[:3]) == ["run", "model", "MNIST test accuracy"]
 
     app.multiselect(key="runs_compared").set_value([two_runs[0].id, two_runs[1].id]).run()
     assert not app.exception

@@ -30,12 +30,13 @@ def origin(run: store.Run) -> str:
 def run_rows(runs: list[store.Run]) -> list[dict]:
     rows = []
     for run in runs:
+        # What tells runs apart first: on a phone only the first columns fit the screen.
         rows.append(
             {
                 "run": run.id,
                 "model": run.model,
-                "recipe and changes": describe_changes(run.config),
                 "MNIST test accuracy": run.accuracy,
+                "recipe and changes": describe_changes(run.config),
                 "seconds": round(run.seconds, 1),
                 "when": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at)),
                 "origin": origin(run),
