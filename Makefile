@@ -37,6 +37,7 @@ test: $(BIN)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -m "not timed and not bench" $(PARALLEL)
 	$(BIN)/python -m pytest -m "timed and not bench"
+	@if command -v node >/dev/null; then node --test tests/js/; else echo "node is missing: skipped tests/js (the browser's preprocessing against Python's)"; fi
 
 test-fast: $(BIN)/.installed-dev
 	$(BIN)/ruff check .

@@ -120,6 +120,11 @@ def test_it_exports_as_one_file_that_agrees(made, mnist, tmp_path: Path, monkeyp
     probabilities = signature(images=tf.constant(images))["probabilities"].numpy()
     np.testing.assert_allclose(probabilities, expected, atol=1e-5)
 
+    # ONNX in this process (the file is the same; a child would only add seconds).
+    onnx_file = export.write_format(run, "onnx", tmp_path / "ensemble.onnx")
+    onnx_probabilities = export.OnnxPredictor(onnx_file, run.spec).outputs(images)
+    np.testing.assert_allclose(softmax(onnx_probabilities), expected, atol=1e-5)
+
 
 def test_the_cli_makes_lists_and_refuses(tmp_path: Path):
     made = cli("ensemble", "mlp_small", "mlp", "--json", store=tmp_path)

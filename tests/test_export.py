@@ -24,11 +24,12 @@ def test_unknown_formats_and_unwritable_paths_are_refused(tmp_path: Path):
     a_file = tmp_path / "a-file"
     a_file.write_text("not a folder")
     refused = {
-        ("onnx", tmp_path / "model.onnx"): "Unknown format 'onnx'",
+        ("pmml", tmp_path / "model.pmml"): "Unknown format 'pmml'",
         ("tflite", tmp_path / "missing" / "m.tflite"): "does not exist",
         ("tflite", a_file / "m.tflite"): "does not exist",
         ("tflite", tmp_path): "is a folder",
         ("keras", tmp_path / "model.h5"): "must end in .keras",
+        ("onnx", tmp_path / "model.pb"): "must end in .onnx",
         ("savedmodel", tmp_path): "already exists",
     }
     for (fmt, out), message in refused.items():
@@ -44,8 +45,8 @@ def test_the_cli_refuses_before_loading_anything(tmp_path: Path, capsys):
     assert cli.main(["export", "--format", "tflite"]) == 2
     assert "--out" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        cli.main(["export", "--format", "onnx", "--out", str(tmp_path / "m.onnx")])
-    assert "invalid choice: 'onnx'" in capsys.readouterr().err
+        cli.main(["export", "--format", "pmml", "--out", str(tmp_path / "m.pmml")])
+    assert "invalid choice: 'pmml'" in capsys.readouterr().err
 
 
 def test_a_failing_child_process_reports_its_error(tmp_path: Path):
@@ -76,7 +77,7 @@ def test_the_report_measures_every_format(exports):
         assert row["size_bytes"] == export.size_bytes(folder / export.FORMATS[fmt]) > 0
         assert row["latency_ms"] > 0
         assert row["accuracy"] == pytest.approx(entry.metrics["accuracy"], abs=0.003)
-    for fmt in ("keras", "savedmodel", "tflite"):
+    for fmt in ("keras", "savedmodel", "tflite", "onnx"):
         assert rows[fmt]["agreement"] == 1.0, fmt
     assert rows["tflite-int8"]["agreement"] >= 0.995
     assert rows["tflite-int8"]["size_bytes"] < rows["tflite"]["size_bytes"] / 3

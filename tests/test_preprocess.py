@@ -14,6 +14,7 @@ from digitlab.data.preprocess import (
     ink_fraction,
     ink_map,
     is_blank,
+    nearest_pixel,
     preprocess,
     to_mnist,
 )
@@ -219,3 +220,21 @@ def test_odd_sizes_do_not_crash(shape: tuple[int, ...]) -> None:
         result = preprocess(image)
         assert result.image.shape == (28, 28)
         assert result.image.min() >= 0.0 and result.image.max() <= 1.0
+
+
+def test_half_pixel_shifts_round_to_the_even_pixel_within_a_band():
+    assert [nearest_pixel(x) for x in (0.5, 1.5, 2.5, -0.5, -1.5)] == [0, 2, 2, 0, -2]
+    assert nearest_pixel(2.5 + 1e-12) == 2  # summation noise does not decide a tie
+    assert (nearest_pixel(2.5 + 1e-3), nearest_pixel(1.49), nearest_pixel(-0.51)) == (3, 1, -1)
+
+
+def test_the_javascript_fixtures_are_what_preprocess_makes_today():
+    """tests/js/fixtures.json checks assets/js/preprocess.js; stale, it would check nothing."""
+    import json
+    from pathlib import Path
+
+    from js.make_fixtures import OUT, fixture, made_by_hand
+
+    stored = {entry["name"]: entry for entry in json.loads(Path(OUT).read_text())}
+    for name, alpha in made_by_hand().items():
+        assert fixture(name, alpha) == stored[name], f"run tests/js/make_fixtures.py ({name})"

@@ -1,10 +1,12 @@
-"""Export a stored model as .keras, SavedModel or TFLite (float32 or int8), and measure each.
+"""Export a stored model as .keras, SavedModel, TFLite (float32 or int8) or ONNX, and measure
+each.
 
 TFLite conversion runs in a child process: the converter of this TensorFlow release leaks
 memory on every call, and a child gives it all back when it exits. The int8 file is full
 integer quantisation (calibrated on MNIST training images) with float32 input and output:
 it is called exactly like the float file, and since MNIST pixels are multiples of 1/255,
 the input quantisation (scale 1/255) loses nothing (int8 I/O measured the same agreement).
+The ONNX file (digitlab.analysis.onnx_export) takes 28x28 images like the SavedModel.
 
 Every export of a stored model is also kept in a cache folder under the store, named by the
 model's version, with the measured report beside it: the Export page is instant after once.
@@ -16,9 +18,7 @@ import json
 import os
 import shutil
 import sys
-import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from digitlab import store
+from digitlab.analysis.onnx_export import OnnxPredictor, write_onnx
+from digitlab.analysis.tflite import TFLitePredictor
 from digitlab.core.atomic import atomic_path
 from digitlab.core.child import run_in_child
 from digitlab.core.errors import UserError
@@ -42,8 +44,12 @@ FORMATS = {
     "savedmodel": "savedmodel",
     "tflite": "model.tflite",
     "tflite-int8": "model-int8.tflite",
+    "onnx": "model.onnx",
 }
-TFLITE_FORMATS = ("tflite", "tflite-int8")
+# The TFLite converter keeps memory it never gives back; a child process returns it on exit.
+# (The ONNX one keeps ~10 MB an export: it converts in the caller, and the app's exports
+# happen in the report's child anyway.)
+CHILD_FORMATS = ("tflite", "tflite-int8")
 REPRESENTATIVE_IMAGES = 500  # MNIST training images that calibrate the int8 ranges
 LATENCY_RUNS = 200
 REPORT_FILE = "report.json"
@@ -87,6 +93,8 @@ def check_target(fmt: str, out: Path) -> Path:
         raise ExportError(f"{out} is a folder: give a file name.")
     if fmt == "keras" and out.suffix != ".keras":
         raise ExportError(f"{out}: a Keras model file must end in .keras.")
+    if fmt == "onnx" and out.suffix != ".onnx":
+        raise ExportError(f"{out}: an ONNX file must end in .onnx.")
     return out
 
 
@@ -158,6 +166,8 @@ def write_format(run: store.Run, fmt: str, out: Path, model=None) -> Path:
     with _atomic(out) as temp:
         if fmt == "savedmodel":
             _write_savedmodel(model, run.spec, temp)
+        elif fmt == "onnx":
+            write_onnx(model, run.spec, temp)
         else:
             temp.write_bytes(tflite_bytes(model, run.spec, fmt))
     return out
@@ -176,7 +186,7 @@ def in_child(task: Callable[..., Any], *args: str) -> Any:
 def export_model(run: store.Run, fmt: str, out: Path, model=None) -> Path:
     """Export a stored model to `out` (checked first); TFLite conversion runs in a child."""
     out = check_target(fmt, out)
-    if fmt in TFLITE_FORMATS:
+    if fmt in CHILD_FORMATS:
         return Path(in_child(_write_in_child, run.id, fmt, str(out)))
     return write_format(run, fmt, out, model)
 
@@ -221,56 +231,6 @@ def size_bytes(path: Path) -> int:
     return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
 
 
-# --- TFLite inference ----------------------------------------------------------------------
-
-
-def _interpreter(path: Path, threads: int):
-    """A TFLite interpreter: LiteRT's when installed, else TensorFlow's (deprecated, works)."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        import tensorflow as tf
-
-        Interpreter = tf.lite.Interpreter  # noqa: N806 - a class
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", ".*tf.lite.Interpreter is deprecated", UserWarning)
-        return Interpreter(model_path=str(path), num_threads=threads)
-
-
-class TFLitePredictor(Predictor):
-    """Predictor's interface (`spec`, `raw_outputs`, `predict_image`) on a TFLite file."""
-
-    def __init__(
-        self, path: Path, spec: ModelSpec, threads: int = 1, abstain_below: float | None = None
-    ) -> None:
-        self.spec = spec
-        self.abstain_below = abstain_below  # the run's abstention threshold (abstention.py)
-        self.path = Path(path)
-        self._interpreter = _interpreter(self.path, threads)
-        self._input = self._interpreter.get_input_details()[0]["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
-        self._lock = threading.Lock()  # one interpreter, many Streamlit sessions
-        self._batch = 0
-        self.raw_outputs(np.zeros((28, 28), np.float32))
-
-    def outputs(self, batch: np.ndarray) -> np.ndarray:
-        """Raw outputs for a batch (N, size, size, 1) in the model's own input size."""
-        batch = np.ascontiguousarray(batch, np.float32)
-        with self._lock:
-            if len(batch) != self._batch:  # resizing reallocates: only when N changes
-                size = [len(batch), *batch.shape[1:]]
-                self._interpreter.resize_tensor_input(self._input, size)
-                self._interpreter.allocate_tensors()
-                self._batch = len(batch)
-            self._interpreter.set_tensor(self._input, batch)
-            self._interpreter.invoke()
-            return self._interpreter.get_tensor(self._output).astype(np.float64)
-
-    def raw_outputs(self, image28: np.ndarray) -> np.ndarray:
-        """Logits (or the regression value) for one preprocessed 28x28 image in [0, 1]."""
-        return self.outputs(model_batch(image28, self.spec.input_size))[0]
-
-
 # --- measuring -----------------------------------------------------------------------------
 
 RUNTIMES = {
@@ -278,6 +238,7 @@ RUNTIMES = {
     "savedmodel": "SavedModel serving signature",
     "tflite": "TFLite interpreter, 1 thread",
     "tflite-int8": "TFLite interpreter, 1 thread",
+    "onnx": "ONNX Runtime (CPU), 1 thread",
 }
 
 
@@ -310,6 +271,9 @@ def _runner(fmt: str, path: Path, spec: ModelSpec) -> tuple[Callable, Callable]:
             lambda x: _in_batches(lambda part: signature(images=tf.constant(part))[key], x),
             lambda image: signature(images=tf.constant(image[None])),
         )
+    if fmt == "onnx":  # takes the 28x28 images themselves
+        predictor = OnnxPredictor(path, spec)
+        return lambda x: _in_batches(predictor.outputs, x), predictor.raw_outputs
     if fmt == "keras":
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
         predictor, outputs_of = Predictor(model, spec), lambda x: model_outputs(model, x)
@@ -376,9 +340,14 @@ def report(run: store.Run, root: Path | None = None) -> dict[str, Any]:
     measured in a child process (tens of seconds)."""
     folder = cache_folder(run, root)
     try:
-        return json.loads((folder / REPORT_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return in_child(_measure_in_child, run.id, str(folder))
+        cached = json.loads((folder / REPORT_FILE).read_text(encoding="utf-8"))
+        # A report from before a format was added is measured again (only the new format
+        # is converted: the files already there are kept).
+        if [row["format"] for row in cached["formats"]] == list(FORMATS):
+            return cached
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return in_child(_measure_in_child, run.id, str(folder))
 
 
 def report_table(result: dict[str, Any]) -> str:

@@ -22,7 +22,8 @@ def _area_weights(n_in: int, n_out: int) -> np.ndarray:
     return (np.clip(hi - lo, 0.0, None) / scale).astype(np.float32)
 
 
-_W_28_TO_20 = _area_weights(28, 20)
+# Public: the ONNX export builds the same resize into its files (analysis/onnx_export.py).
+AREA_28_TO_20 = _area_weights(28, 20)
 
 
 def downscale_to_20(images28: np.ndarray) -> np.ndarray:
@@ -37,7 +38,7 @@ def downscale_to_20(images28: np.ndarray) -> np.ndarray:
         pixels = images.astype(np.float32) / 255.0
     else:
         pixels = images.astype(np.float32)
-    small = _W_28_TO_20 @ pixels @ _W_28_TO_20.T
+    small = AREA_28_TO_20 @ pixels @ AREA_28_TO_20.T
     # The weights sum to one, so only rounding can step outside [0, 1].
     return np.clip(small, 0.0, 1.0)
 

@@ -10,6 +10,7 @@ centre of a 28x28 frame is (13.5, 13.5).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,10 @@ NOISE_SIGMAS = 5.0  # ... and this many paper-noise standard deviations
 INK_LEVEL_PERCENTILE = 90.0  # of the ink pixels: the value that becomes 1.0
 NOISE_FLOOR = 0.15  # normalised ink below this is paper texture or shadow
 BBOX_TRIM = 0.002  # ink mass left outside the bounding box at each end: stray specks
+# A centre-of-mass shift this close to a half pixel is a tie. Summation order alone moves an
+# exact half by ~1e-15, so without a band numpy and assets/js/preprocess.js (the browser's
+# copy of this file) could round one digit to neighbouring pixels.
+HALF_PIXEL_BAND = 1e-6
 
 MIN_INK_PIXELS = 6.0  # blank: total ink below 6 fully-inked pixels ...
 MIN_INK_AREA_FRACTION = 2e-4  # ... or below 0.02% of the image area ...
@@ -279,14 +284,25 @@ def _fit_box(crop: np.ndarray) -> np.ndarray:
     return np.asarray(image.resize(size, resample))
 
 
+def nearest_pixel(shift: float) -> int:
+    """Round a shift to whole pixels; within HALF_PIXEL_BAND of a half, to the even one
+    (Python's own tie rule, kept for exact halves; assets/js/preprocess.js does the same)."""
+    below = math.floor(shift)
+    fraction = shift - below
+    if abs(fraction - 0.5) <= HALF_PIXEL_BAND:
+        return below + below % 2
+    return below + int(fraction > 0.5)
+
+
 def _paste_centred(frame: np.ndarray, digit: np.ndarray) -> None:
     """Paste so the centre of mass lands on the frame centre, to the nearest pixel."""
     height, width = digit.shape
-    total = float(digit.sum())
-    mass_row = float(digit.sum(axis=1) @ np.arange(height)) / total
-    mass_col = float(digit.sum(axis=0) @ np.arange(width)) / total
+    mass = digit.astype(np.float64)  # float32 sums would move the centre by ~1e-6 px
+    total = float(mass.sum())
+    mass_row = float(mass.sum(axis=1) @ np.arange(height)) / total
+    mass_col = float(mass.sum(axis=0) @ np.arange(width)) / total
     centre = (frame.shape[0] - 1) / 2
-    top, left = round(centre - mass_row), round(centre - mass_col)
+    top, left = nearest_pixel(centre - mass_row), nearest_pixel(centre - mass_col)
     # Clip the parts of a lopsided digit that would fall outside the frame.
     y0, x0 = max(top, 0), max(left, 0)
     y1, x1 = min(top + height, frame.shape[0]), min(left + width, frame.shape[1])

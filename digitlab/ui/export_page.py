@@ -15,6 +15,7 @@ FORMAT_TITLES = {
     "savedmodel": "SavedModel (zip)",
     "tflite": "TFLite float32",
     "tflite-int8": "TFLite int8",
+    "onnx": "ONNX",
 }
 
 
@@ -68,9 +69,10 @@ def show_download(run: Run, fmt: str) -> None:
 def render() -> None:
     st.title("Export")
     st.write(
-        "The same network as a Keras file, a SavedModel for TensorFlow Serving, or a TFLite "
-        "file for phones and small devices, quantised to int8 or not. Try the TFLite files on "
-        "your own digits with the Runtime switch on the Draw page."
+        "The same network as a Keras file, a SavedModel for TensorFlow Serving, a TFLite "
+        "file for phones and small devices, quantised to int8 or not, or an ONNX file for "
+        "ONNX Runtime (Python, C++, C#, Java, or a web page with onnxruntime-web). Try the "
+        "TFLite files on your own digits with the Runtime switch on the Draw page."
     )
     left, right = st.columns([1, 1.4])
     with right:
