@@ -180,3 +180,37 @@ def test_the_style_test_set_is_drawn_from_held_out_writers_only(tmp_path, monkey
     assert set(np.unique(dotted.writers)) == set(handdrawn.TEST_WRITERS)
     assert set(np.unique(dotted.labels)) == {0}
     assert dotted.images.shape == (len(dotted), 28, 28) and dotted.images.max() == 255
+
+
+def test_device_variants_change_only_what_they_say():
+    from digitlab.data import devices
+
+    by_name = {d.name: d for d in devices.DEVICES}
+    rng = np.random.default_rng(0)
+    for digit in TUNE[:40]:
+        sparse = devices.on_device(by_name["sparse points"], digit, rng)
+        dense = devices.on_device(by_name["dense points"], digit, rng)
+        rotated = devices.on_device(by_name["slightly rotated"], digit, rng)
+        for source, few, many, turned in zip(
+            digit.strokes, sparse.strokes, dense.strokes, rotated.strokes, strict=True
+        ):
+            assert len(few) <= len(source) and np.array_equal(few[-1], source[-1])
+            # The dense curve passes through every recorded point, with more between.
+            assert len(source) < 3 or len(many) > 3 * (len(source) - 1)
+            assert np.allclose(many[::4][: len(source)], source, atol=1e-3)
+            # A rotation keeps every distance between points.
+            assert np.allclose(
+                np.linalg.norm(np.diff(turned, axis=0), axis=1),
+                np.linalg.norm(np.diff(source, axis=0), axis=1),
+                atol=1e-2,
+            )
+    thin, thick = by_name["thin strokes"].draw, by_name["thick strokes"].draw
+    assert thin["stroke_width"] < 20 < thick["stroke_width"]  # the canvas pen: 20 of 280 px
+
+
+def test_the_style_tables_print_every_row():
+    from digitlab.analysis.styles import table_lines
+
+    rows = {"0 slashed": {"count": 260, "accuracy": 0.8, "abstained": 0.15, "misread_as": 8}}
+    header, line = table_lines("style", rows)
+    assert "refused" in header and line.split()[-4:] == ["260", "80.00%", "15.00%", "8"]
