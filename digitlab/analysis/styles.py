@@ -6,6 +6,7 @@ Abstentions count as wrong, as in handwriting.py: a refused digit is a digit not
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,10 @@ from digitlab.data import devices, handdrawn, styles
 def set_scores(outputs_of: OutputsFn, threshold: float | None, drawings) -> dict[str, Any]:
     """One set's count, accuracy (refusals wrong), share refused and its commonest misread."""
     logits = outputs_of(drawings.images.astype(np.float32) / 255.0)
-    scores = digit_scores(logits, drawings.labels, threshold)
+    with warnings.catch_warnings():
+        # A style set holds one digit: the per-class means of the nine others are empty.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scores = digit_scores(logits, drawings.labels, threshold)
     confusions = scores["confusions"]
     return {
         "count": scores["count"],
