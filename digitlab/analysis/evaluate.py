@@ -237,15 +237,23 @@ def evaluate_run(run: store.Run) -> Evaluation:
     return evaluation
 
 
+def outputs_fn(run: store.Run, model):
+    """images (n, 28, 28) in [0, 1] -> the model's outputs, batched as the run's model takes
+    them: what the handwriting and style reports call."""
+
+    def outputs_of(images: np.ndarray) -> np.ndarray:
+        return model_outputs(model, model_batch(images, run.spec.input_size))
+
+    return outputs_of
+
+
 def _handwriting(run: store.Run, model, summary: dict[str, Any]) -> dict[str, Any] | None:
     """The run's held-out handwriting report, or None without the pen-written digits."""
     from digitlab.analysis.handwriting import handwriting_report
     from digitlab.data.handdrawn import NoPenDigits
     from digitlab.inference.predict import abstain_threshold
 
-    def outputs_of(images: np.ndarray) -> np.ndarray:
-        return model_outputs(model, model_batch(images, run.spec.input_size))
-
+    outputs_of = outputs_fn(run, model)
     try:
         return handwriting_report(outputs_of, abstain_threshold(run), summary["temperature"])
     except NoPenDigits:

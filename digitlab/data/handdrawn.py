@@ -10,8 +10,10 @@ what made them.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +75,14 @@ def writer_digits(group: str) -> list[PenDigit]:
     if path is None or not path.is_file():
         raise NoPenDigits(f"The pen-written digits file is missing (looked for {path}).")
     writers = set(GROUPS[group])
-    return [digit for digit in parse_pendigits(path) if digit.writer in writers]
+    return [digit for digit in _parsed(path, path.stat().st_mtime_ns) if digit.writer in writers]
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed(path: Path, mtime_ns: int) -> tuple[PenDigit, ...]:
+    # Parsing takes seconds and the style and device sets ask for each group many times;
+    # the file's mtime in the key means an edited file is read again.
+    return tuple(parse_pendigits(path))
 
 
 def in_style(canvas: np.ndarray, style: str) -> np.ndarray:
@@ -83,17 +92,25 @@ def in_style(canvas: np.ndarray, style: str) -> np.ndarray:
     return canvas
 
 
-def as_canvas_drawings(drawings: list[PenDigit], style: str = ALPHA) -> Drawings:
-    """Rasterise each as the canvas would and preprocess it as the app does."""
+def as_canvas_drawings(
+    drawings: list[PenDigit],
+    style: str = ALPHA,
+    stroke_width: int | None = None,
+    margin: float = 0.15,
+) -> Drawings:
+    """Rasterise each as the canvas would and preprocess it as the app does (the pen's width
+    and the digit's margin in the box as `pendigits.rasterize` takes them)."""
     images = np.zeros((len(drawings), 28, 28), np.uint8)
     for i, drawing in enumerate(drawings):
-        images[i] = np.round(preprocess(in_style(rasterize(drawing), style)).image * 255)
+        canvas = rasterize(drawing, stroke_width=stroke_width, margin=margin)
+        images[i] = np.round(preprocess(in_style(canvas, style)).image * 255)
     labels = np.array([d.label for d in drawings], np.int64)
     writers = np.array([d.writer for d in drawings], np.int64)
     return Drawings(images, labels.reshape(-1), writers.reshape(-1))
 
 
-def _cached(name: str, build) -> Drawings:
+def cached_drawings(name: str, build: Callable[[], Drawings]) -> Drawings:
+    """`build()`, or what it built before for this name (kept in cache_dir())."""
     source = default_pendigits_path()
     source_size = source.stat().st_size if source is not None and source.is_file() else 0
     # Keyed by the generation of the code that draws and by the pendigits file it drew from.
@@ -116,7 +133,9 @@ def _cached(name: str, build) -> Drawings:
 
 def pen_digits(group: str, style: str = ALPHA) -> Drawings:
     """Every digit the group's writers wrote, drawn as on the canvas (or on paper)."""
-    return _cached(f"pen-{group}-{style}", lambda: as_canvas_drawings(writer_digits(group), style))
+    return cached_drawings(
+        f"pen-{group}-{style}", lambda: as_canvas_drawings(writer_digits(group), style)
+    )
 
 
 def pen_digit_variants(group: str, seed: int = 0) -> Drawings:
@@ -131,7 +150,7 @@ def pen_digit_variants(group: str, seed: int = 0) -> Drawings:
         ]
         return as_canvas_drawings(varied)
 
-    return _cached(f"pen-{group}-variants-{seed}", build)
+    return cached_drawings(f"pen-{group}-variants-{seed}", build)
 
 
 def not_digits(group: str) -> Drawings:
@@ -142,7 +161,7 @@ def not_digits(group: str) -> Drawings:
         count = NOT_DIGIT_COUNTS[group]
         return as_canvas_drawings(notdigits.synthetic(count, writer_digits(group), seed))
 
-    return _cached(f"not-digits-{group}", build)
+    return cached_drawings(f"not-digits-{group}", build)
 
 
 def training_extras(pen: bool, not_a_digit: bool, share: float = 1.0, seed: int = 0) -> Drawings:

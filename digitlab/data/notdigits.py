@@ -111,7 +111,7 @@ def _as_strokes(template: list[list[tuple[float, float]]]) -> list[np.ndarray]:
     return [np.array([(x, -y) for x, y in stroke], dtype=np.float32) for stroke in template]
 
 
-def _densify(stroke: np.ndarray, spacing: float = 0.04) -> np.ndarray:
+def densify(stroke: np.ndarray, spacing: float = 0.04) -> np.ndarray:
     """Points every `spacing` along the stroke, so jitter bends lines instead of moving ends."""
     if len(stroke) < 2:
         return stroke
@@ -134,7 +134,7 @@ def distort(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndar
     low, size = every.min(axis=0), max(float(np.ptp(every, axis=0).max()), 1e-6)
     drawn = []
     for stroke in strokes:
-        points = _densify((stroke - low) / size) @ matrix.T
+        points = densify((stroke - low) / size) @ matrix.T
         # A slow wander (the hand) plus a little per-point noise (the pen).
         wander = np.cumsum(rng.normal(0, 0.012, points.shape), axis=0)
         wander -= np.linspace(0, 1, len(points))[:, None] * wander[-1]  # the ends stay put

@@ -174,17 +174,20 @@ def fit_to_canvas(digit: PenDigit, size: int = 280, margin: float = 0.15) -> lis
     ]
 
 
-def rasterize(digit: PenDigit, size: int = 280, stroke_width: int | None = None) -> np.ndarray:
+def rasterize(
+    digit: PenDigit, size: int = 280, stroke_width: int | None = None, margin: float = 0.15
+) -> np.ndarray:
     """The digit as streamlit-drawable-canvas returns a black drawing: RGBA uint8, ink in alpha.
 
     Strokes have round caps and joins, drawn at 4x and box-filtered down for smooth edges.
+    `margin` (a share of the box on each side) sets how large the digit is drawn.
     """
     width = stroke_width if stroke_width is not None else max(1, round(size / 14))
     big_width = width * _SUPERSAMPLE
     radius = big_width / 2
     canvas = Image.new("L", (size * _SUPERSAMPLE, size * _SUPERSAMPLE), 0)
     draw = ImageDraw.Draw(canvas)
-    for stroke in fit_to_canvas(digit, size):
+    for stroke in fit_to_canvas(digit, size, margin):
         points = [(float(x), float(y)) for x, y in stroke * _SUPERSAMPLE]
         if len(points) > 1:
             draw.line(points, fill=255, width=big_width, joint="curve")
