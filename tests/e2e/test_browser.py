@@ -176,7 +176,7 @@ def test_sidebar_trains_a_model_and_stops_a_run(app: StreamlitPage) -> None:
     done = sidebar.get_by_test_id("stAlert").filter(has_text="tiny20: Trained and stored.")
     expect(progress.or_(charts.first).or_(done)).to_be_visible(timeout=60_000)
     expect(done).to_be_visible(timeout=120_000)
-    expect(charts).to_have_count(2)  # loss and accuracy
+    expect(charts).to_have_count(3)  # loss, accuracy, and the per-digit heat strip
     app.wait_until_quiet()  # the app reruns once when a job ends; let it finish first
 
     # A long run, stopped: Stop must end it within a batch or so.

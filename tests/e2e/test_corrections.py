@@ -36,7 +36,7 @@ def test_draw_correct_find_on_my_digits_and_export(app: StreamlitPage, tmp_path:
     assert said not in (BLANK, SAID), f"the model read the 7 as {said}"
     expect(app.page.get_by_text("Wrong? Save it as …")).to_be_visible()
     app.click_and_wait(app.page.get_by_role("button", name=SAID, exact=True))
-    expect(app.page.get_by_text(re.compile(f"Saved as {SAID} \\(drawing"))).to_be_visible()
+    expect(app.page.get_by_text(re.compile(f"Saved as {SAID} \\(your drawing"))).to_be_visible()
 
     sent = app.messages_sent()
     app.page.get_by_test_id("stSidebarNav").get_by_role("link", name="My digits").click()
