@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from digitlab.ui import retrain
+from digitlab.ui import retrain, share, workspace
 
 st.set_page_config(page_title="DigitLab", page_icon=":material/draw:", layout="wide")
 
@@ -19,5 +19,11 @@ page = st.navigation(
         st.Page(f"{PAGES}/my_digits.py", title="My digits", icon=":material/collections:"),
     ]
 )
+# Whose work this is comes first: everything after reads and writes that workspace's.
+workspace.open_remembered(page.url_path)
+share.open_shared()
 retrain.render()
+with st.sidebar:  # under the Retrain panel, whose Train is the sidebar's first button
+    workspace.show_workspace()
+share.show_banner()
 page.run()

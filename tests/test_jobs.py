@@ -15,6 +15,7 @@ import time
 import pytest
 
 from digitlab import store
+from digitlab.store.limits import LimitError
 from digitlab.training.job import DONE, FAILED, QUEUED, RUNNING, STOPPED, STOPPED_MESSAGE, Job
 from digitlab.training.jobs import JobQueue, worker_count
 from digitlab.zoo.config import TrainConfig
@@ -226,3 +227,23 @@ def test_the_time_left_goes_by_the_pace_after_the_first_batch():
     assert job.seconds_left is None  # one batch is no pace either
     batch(11)
     assert job.seconds_left == pytest.approx(0.1 * 89)  # 89 batches at 0.1 s, not ~20 s
+
+
+def test_one_job_per_workspace_and_a_reload_finds_it_again(private_store):
+    runner = HeldRunner()
+    queue = JobQueue(root=private_store, workers=1, runner=runner)
+    mine = queue.submit(TrainConfig(model="mlp_small", epochs=20, seed=2), owner="mine")
+    with pytest.raises(LimitError, match="already has a training job or search"):
+        queue.submit(TINY, owner="mine")
+    with pytest.raises(LimitError, match="one at a time"):
+        queue.check_can_start("mine")  # a search, likewise
+    theirs = queue.submit(TINY.replace(seed=3), owner="theirs")  # another workspace queues
+    assert queue.resume("mine", fine_tune=False) is mine  # a reload finds its job
+    assert queue.resume("mine", fine_tune=True) is None and queue.resume("nobody", False) is None
+    assert not mine.take_end()  # nothing to act on while it runs
+    runner.finish(mine)
+    assert wait_for(lambda: mine.finished)
+    assert queue.resume("mine", fine_tune=False) is mine  # ended, nobody told yet
+    assert mine.take_end() and not mine.take_end()  # one session acts on its end, once
+    assert queue.resume("mine", fine_tune=False) is None
+    queue.stop(theirs)

@@ -94,7 +94,7 @@ def test_the_listing_follows_changes_made_by_another_process(private_store):
 
 def test_only_the_owner_deletes_and_deleting_the_promoted_run_falls_back(private_store):
     run = save_untrained(owner="session-a")
-    with pytest.raises(store.StoreError, match="not trained in this session"):
+    with pytest.raises(store.StoreError, match="not this workspace's"):
         store.delete_run(run.id, owner="session-b")
     store.promote(run.id)
     assert store.default_run("tiny20").id == run.id

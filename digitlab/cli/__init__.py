@@ -21,6 +21,7 @@ from digitlab.cli.search import add_search_parser
 from digitlab.cli.serve import add_serve_parser
 from digitlab.cli.styles import add_styles_parser
 from digitlab.cli.train import add_train_parser
+from digitlab.cli.workspaces import add_workspaces_parser
 from digitlab.core.errors import UserError
 from digitlab.zoo.arch import ArchError
 from digitlab.zoo.config import ConfigError
@@ -40,6 +41,7 @@ _COMMANDS = (
     add_search_parser,
     add_drawings_parser,
     add_styles_parser,
+    add_workspaces_parser,
 )
 
 

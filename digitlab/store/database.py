@@ -47,6 +47,33 @@ CREATE INDEX IF NOT EXISTS runs_by_config ON runs (config_key);
 CREATE TABLE IF NOT EXISTS defaults (model TEXT PRIMARY KEY, run_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
+-- A person's workspace (digitlab.store.workspaces): only the sha256 of its key is kept. A
+-- NULL key_hash is a browser session from before workspaces, mapped so the operator sees it.
+CREATE TABLE IF NOT EXISTS workspaces (
+    id TEXT PRIMARY KEY,
+    key_hash TEXT UNIQUE,
+    created_at REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    draw_model TEXT
+);
+CREATE TABLE IF NOT EXISTS choices (
+    workspace TEXT NOT NULL,
+    model TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (workspace, model)
+);
+-- Read-only links to one run (digitlab.store.shares): only the token's sha256 is kept.
+CREATE TABLE IF NOT EXISTS shares (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_hash TEXT NOT NULL UNIQUE,
+    run_id INTEGER NOT NULL,
+    owner TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    revoked_at REAL
+);
+CREATE INDEX IF NOT EXISTS shares_by_run ON shares (run_id);
+-- Workspaces whose removal began: their drawings (another database) go next, then this row.
+CREATE TABLE IF NOT EXISTS pruning (workspace TEXT PRIMARY KEY);
 """
 # The columns a listing reads: everything but the curves, which only a chart needs.
 LIST_COLUMNS = "id, folder, model, config, metrics, seconds, size_bytes, created_at, owner"

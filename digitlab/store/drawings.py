@@ -26,6 +26,7 @@ import numpy as np
 from digitlab.core.errors import UserError
 from digitlab.data.notdigits import NOT_A_DIGIT
 from digitlab.store import sqlite
+from digitlab.store.limits import check_room_for_drawing
 from digitlab.store.run import root_or_default
 
 DB_FILE = "drawings.sqlite"
@@ -166,7 +167,10 @@ def save(
     strokes: Any = None,
     root: Path | None = None,
 ) -> Drawing:
-    """Save a drawing with the label its author gave; returns it with its new id."""
+    """Save a drawing with the label its author gave; returns it with its new id. A workspace
+    (`owner`) at its limit of drawings is refused (limits.LimitError); the command line isn't."""
+    if owner is not None:
+        check_room_for_drawing(count(owner, root))
     values = (
         owner,
         check_label(label),
@@ -201,6 +205,24 @@ def count(owner: str | None = None, root: Path | None = None) -> int:
     if owner is not None:
         query, params = query + " WHERE owner = ?", (owner,)
     return int(_connect(root).execute(query, params).fetchone()[0])
+
+
+def by_owner(root: Path | None = None) -> dict[str, tuple[int, float, float]]:
+    """Each owner's drawings, for the operator: (how many, the first's time, the last's)."""
+    query = (
+        "SELECT owner, COUNT(*), MIN(created_at), MAX(created_at) FROM drawings"
+        " WHERE owner IS NOT NULL GROUP BY owner"
+    )
+    return {row[0]: (row[1], row[2], row[3]) for row in _connect(root).execute(query)}
+
+
+def delete_owned(owners: list[str], root: Path | None = None) -> int:
+    """Delete every drawing of these owners, in one transaction; returns how many."""
+    with _write(root) as write:
+        return sum(
+            write.execute("DELETE FROM drawings WHERE owner = ?", (owner,)).rowcount
+            for owner in owners
+        )
 
 
 def get(drawing_id: int, owner: str | None = None, root: Path | None = None) -> Drawing:

@@ -120,14 +120,29 @@ def delete_run(run_id: str | int, owner: str | None = None, root: Path | None = 
     if run.shipped:
         raise StoreError(f"{run.id} is a shipped run: it can't be deleted.")
     if owner is not None and run.owner != owner:
-        raise StoreError(f"Run {run.id} was not trained in this session: it can't be deleted here.")
+        raise StoreError(f"Run {run.id} is not this workspace's: it can't be deleted here.")
     with write(root) as transaction:
-        transaction.execute("DELETE FROM runs WHERE id = ?", (int(run.id),))
-        transaction.execute("DELETE FROM defaults WHERE run_id = ?", (int(run.id),))
+        forget_run(transaction, run)
+    remove_run_files(run, root)
+    return run
+
+
+def forget_run(transaction, run: Run) -> None:
+    """Inside a write transaction: a run's row, and what points at it (its promotion, the
+    workspaces' choices of it, its share links), go together."""
+    number = int(run.id)
+    transaction.execute("DELETE FROM runs WHERE id = ?", (number,))
+    transaction.execute("DELETE FROM defaults WHERE run_id = ?", (number,))
+    transaction.execute("DELETE FROM choices WHERE model = ? AND run_id = ?", (run.model, run.id))
+    transaction.execute("DELETE FROM shares WHERE run_id = ?", (number,))
+
+
+def remove_run_files(run: Run, root: Path) -> None:
+    """A forgotten run's folder and caches (a crash before this leaves a folder without a
+    row, which the next start removes)."""
     shutil.rmtree(run.path, ignore_errors=True)
     shutil.rmtree(root / CACHE_FOLDER / "evaluation" / run.version_key, ignore_errors=True)
     shutil.rmtree(root / CACHE_FOLDER / "export" / run.version_key, ignore_errors=True)
-    return run
 
 
 def promote(run_id: str | int, root: Path | None = None) -> Run:

@@ -31,6 +31,7 @@ class Job:
     fine_tune: dict[str, Any] | None = (
         None  # a fine-tune: {"base_run": id} (digitlab.training.finetune)
     )
+    in_search: bool = False  # a trial of a search (digitlab.training.search)
     status: str = QUEUED
     message: str = ""
     cached: bool = False
@@ -45,6 +46,7 @@ class Job:
     pace_from: tuple[float, float] | None = None
     run: store.Run | None = None  # the stored run, once done
     pid: int | None = None  # the training process, while it runs locally
+    announced: bool = False  # a session of its workspace has acted on its end (see take_end)
     stop_requested: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -63,6 +65,15 @@ class Job:
         if done < PACE_FRACTION:
             return None
         return (self.elapsed_s - started_s) * (1 - self.fraction) / done
+
+    def take_end(self) -> bool:
+        """True for the first caller only, once the job has ended: whichever session of the
+        workspace sees the end first (after a reload, in another tab) acts on it, once."""
+        with self.lock:
+            if not self.finished or self.announced:
+                return False
+            self.announced = True
+            return True
 
     def snapshot(self) -> dict[str, Any]:
         """A consistent copy of the job's state, safe to read from another thread."""

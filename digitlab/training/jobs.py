@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from digitlab import store
+from digitlab.store.limits import check_one_job, check_room_for_run
 from digitlab.training.job import DONE, FAILED, RUNNING, STOPPED, Job, Runner
 from digitlab.training.runners import ProcessRunner
 from digitlab.zoo.config import TrainConfig
@@ -58,13 +59,24 @@ class JobQueue:
         atexit.register(self.shutdown)  # no child outlives the server
 
     def submit(
-        self, config: TrainConfig, owner: str | None = None, fine_tune: dict | None = None
+        self,
+        config: TrainConfig,
+        owner: str | None = None,
+        fine_tune: dict | None = None,
+        in_search: bool = False,
     ) -> Job:
-        """Queue a training run for a session; a config trained before is done at once.
+        """Queue a training run for a workspace; a config trained before is done at once.
         With `fine_tune` ({"base_run": id}) it fine-tunes that run on the owner's drawings
-        instead (`config` is then the base run's, named in the progress only)."""
+        instead (`config` is then the base run's, named in the progress only).
+
+        A workspace at its limit of runs is refused (limits.LimitError), and so is a second
+        job while one of its own waits or runs, unless it is a search's trial (`in_search`:
+        the search itself is the workspace's one, and a reload finds the search, not it)."""
+        check_room_for_run(owner, self._root)
         with self._lock:
-            job = Job(next(self._ids), config, owner, fine_tune)
+            if not in_search:
+                check_one_job(owner, len(self.active(owner, locked=True)))
+            job = Job(next(self._ids), config, owner, fine_tune, in_search=in_search)
             self._jobs[job.id] = job
             cached = None if fine_tune else store.find_by_config(config, self._root)
             if cached is not None:
@@ -75,6 +87,29 @@ class JobQueue:
             self._waiting.append(job)
             self._wake.notify()
             return job
+
+    def active(self, owner: str | None, locked: bool = False) -> list[Job]:
+        """A workspace's jobs that wait or run (`locked`: the caller holds the queue's lock)."""
+        if not locked:
+            with self._lock:
+                return self.active(owner, locked=True)
+        return [job for job in self._jobs.values() if job.owner == owner and not job.finished]
+
+    def check_can_start(self, owner: str | None) -> None:
+        """Refuse (limits.LimitError) a search for a workspace at its limit of runs, or with
+        a job or search of its own already going."""
+        check_room_for_run(owner, self._root)
+        check_one_job(owner, len(self.active(owner)))
+
+    def resume(self, owner: str, fine_tune: bool) -> Job | None:
+        """A workspace's newest training job (or fine-tune) still to show after a reload: one
+        that waits or runs, or ended with no session told yet."""
+        with self._lock:
+            owned = [job for job in self._jobs.values() if job.owner == owner]
+        for job in sorted(owned, key=lambda job: job.id, reverse=True):
+            if bool(job.fine_tune) == fine_tune and not (job.in_search or job.announced):
+                return job
+        return None
 
     def get(self, job_id: int) -> Job | None:
         with self._lock:

@@ -104,6 +104,9 @@ class Search:
         self._thread = threading.Thread(target=self._run, name="digitlab-search", daemon=True)
 
     def start(self) -> Search:
+        """Begin; refused (limits.LimitError) when the workspace has a job or search going, or
+        no room for more runs."""
+        self._queue.check_can_start(self.owner)
         self._started = time.monotonic()
         self._thread.start()
         return self
@@ -168,7 +171,8 @@ class Search:
     def _ask(self, study) -> TrialRecord:
         trial = study.ask()
         settings = sample(trial, self.settings)
-        job = self._queue.submit(self.settings.base.replace(**settings), owner=self.owner)
+        config = self.settings.base.replace(**settings)
+        job = self._queue.submit(config, owner=self.owner, in_search=True)
         record = TrialRecord(trial.number, settings, job, optuna_trial=trial)
         with self._lock:
             self._records.append(record)

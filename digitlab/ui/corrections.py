@@ -15,10 +15,12 @@ from digitlab.inference.predict import BLANK
 from digitlab.inference.predict import NOT_A_DIGIT as ABSTAINED
 from digitlab.store import drawings
 from digitlab.store.drawings import LABELS, NOT_A_DIGIT, DrawingError, label_name
+from digitlab.store.limits import LimitError
 from digitlab.ui import state
 from digitlab.ui.explain import Drawing
 from digitlab.ui.state import (
     CANVAS_STROKES_KEY,
+    CORRECTIONS_REFUSED_KEY,
     CORRECTIONS_RIGHT_KEY,
     CORRECTIONS_SAVED_KEY,
     correction_button_key,
@@ -62,6 +64,9 @@ def _save(drawing: Drawing, label: int, from_canvas: bool) -> None:
                 run_id=drawing.run.id,
                 strokes=_strokes() if from_canvas else None,
             )
+    except LimitError as error:  # the workspace keeps as many drawings as it may
+        st.session_state[CORRECTIONS_REFUSED_KEY] = str(error)
+        return
     except DrawingError as error:  # a drawing deleted on My digits meanwhile, say
         st.session_state.pop(CORRECTIONS_SAVED_KEY, None)
         st.toast(str(error), icon=":material/error:")
@@ -99,6 +104,8 @@ def offer(drawing: Drawing, from_canvas: bool) -> None:
                 args=(drawing, label, from_canvas),
                 type="tertiary" if label == answer else "secondary",
             )
+    if refused := st.session_state.pop(CORRECTIONS_REFUSED_KEY, None):
+        st.error(refused, icon=":material/block:")
     last = st.session_state.get(CORRECTIONS_SAVED_KEY)
     if last is not None and last[0] == _digest(drawing):
         st.success(

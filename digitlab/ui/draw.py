@@ -21,7 +21,7 @@ from digitlab.inference.predict import (
     interpret,
 )
 from digitlab.inference.softmax import softmax_steps
-from digitlab.ui import belief, charts, corrections, state
+from digitlab.ui import belief, charts, corrections, share, state
 from digitlab.ui.canvas import clear_canvas, drawing_canvas
 from digitlab.ui.explain import Drawing, explain_drawing
 from digitlab.ui.layout import after_drawing, drawing_row, settings_area
@@ -38,8 +38,11 @@ DRAW, UPLOAD, SAMPLES = "Draw", "Upload", "Samples"
 def model_selector() -> str:
     if state.PENDING_MODEL_KEY in st.session_state:
         st.session_state[state.MODEL_KEY] = st.session_state.pop(state.PENDING_MODEL_KEY)
-    # persist_state: the choice survives a visit to the other pages.
-    return zoo_selector(state.MODEL_KEY, persist_state="session")
+    # persist_state: the choice survives a visit to the other pages; the workspace keeps it
+    # for the next visit.
+    name = zoo_selector(state.MODEL_KEY, persist_state="session")
+    state.keep_shown_model(name)
+    return name
 
 
 def raw_outputs(run: store.Run, image28: np.ndarray, runtime: str = KERAS) -> np.ndarray:
@@ -246,6 +249,7 @@ def render() -> None:
             show_softmax_by_hand(outputs, temperature)
     with after_drawing():
         st.caption(f"Answered by {spec.title}: {state.run_label(run)}.")
+        share.offer_share(run, key="share_draw")
         if runtime != KERAS:
             st.caption(f"Answered by the exported {RUNTIMES[runtime]} file (see the Export page).")
         if answered is not None:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from digitlab import store
 from digitlab.inference import ensemble
+from digitlab.store.limits import LimitError, check_room_for_run
 from digitlab.training import ensembles
 from digitlab.ui import state
 from digitlab.zoo.registry import ENSEMBLE
@@ -39,9 +40,10 @@ def show_ensemble_maker(runs: list[store.Run]) -> None:
         st.caption("It is measured on the MNIST test set as it is made (about half a minute).")
         return
     try:
+        check_room_for_run(state.session_owner())  # an ensemble is a run of the workspace's
         with st.spinner("Averaging the members and measuring them on MNIST test ..."):
             made = ensembles.make_in_child(picked, owner=state.session_owner())
-    except (ensemble.EnsembleError, store.StoreError) as error:
+    except (ensemble.EnsembleError, store.StoreError, LimitError) as error:
         st.error(str(error))
         return
     _made(made)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from digitlab import store
 from digitlab.store.drawings import Drawing
+from digitlab.store.limits import LimitError
 from digitlab.training.finetune import MIN_DRAWINGS, usable
 from digitlab.training.job import DONE, QUEUED, RUNNING
 from digitlab.training.jobs import JobQueue
@@ -71,8 +72,7 @@ def show_job(queue: JobQueue, job_id: int) -> None:
         st.warning(progress["message"])
     if progress["status"] in (QUEUED, RUNNING):
         st.button("Stop", on_click=queue.stop, args=(job,), key="stop_fine_tune")
-    elif not st.session_state.get(state.announced_key(job_id)):
-        st.session_state[state.announced_key(job_id)] = True
+    elif job.take_end():  # the first of the workspace's sessions to see it end
         if progress["status"] == DONE and progress["run_id"] is not None:
             state.adopt_finished_run(progress["model"], progress["run_id"])
         st.rerun()
@@ -98,7 +98,9 @@ def render(found: list[Drawing]) -> None:
     )
     queue = job_queue()
     job_id = st.session_state.get(state.FINE_TUNE_JOB_KEY)
-    job = queue.get(job_id) if job_id is not None else None
+    job = queue.get(job_id) if job_id is not None else queue.resume(state.session_owner(), True)
+    if job is not None:  # after a reload, the workspace's own job is found again
+        st.session_state[state.FINE_TUNE_JOB_KEY] = job_id = job.id
     busy = job is not None and not job.finished
     if st.button(
         "Fine-tune on my digits",
@@ -108,9 +110,13 @@ def render(found: list[Drawing]) -> None:
         icon=":material/model_training:",
         help=None if count >= MIN_DRAWINGS else f"Save at least {MIN_DRAWINGS} digit drawings.",
     ):
-        job = queue.submit(run.config, owner=state.session_owner(), fine_tune={"base_run": run.id})
-        st.session_state[state.FINE_TUNE_JOB_KEY] = job_id = job.id
-        busy = True
+        try:
+            job = queue.submit(run.config, state.session_owner(), {"base_run": run.id})
+        except LimitError as error:
+            st.error(str(error), icon=":material/block:")
+        else:
+            st.session_state[state.FINE_TUNE_JOB_KEY] = job_id = job.id
+            busy = True
     if count < MIN_DRAWINGS:
         st.caption(f"{count} of the {MIN_DRAWINGS} digit drawings it needs are saved.")
     if job_id is not None:

@@ -101,8 +101,8 @@ def render() -> None:
         return
     corrected = sum(d.corrected for d in found)
     st.caption(
-        f"{len(found)} drawings saved in this session ({corrected} where the model was "
-        "wrong). Only this session sees them; export them to keep or share them."
+        f"{len(found)} drawings saved in this workspace ({corrected} where the model was "
+        "wrong). Only this workspace sees them; export them to keep or share them."
     )
     show_export(found)
     show_gallery(found)

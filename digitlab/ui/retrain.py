@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from digitlab.analysis.hints import curve_hints, history_from_rows
+from digitlab.store.limits import LimitError
 from digitlab.training.job import DONE, QUEUED, RUNNING
 from digitlab.training.jobs import JobQueue
 from digitlab.ui import augment_preview, charts, digit_charts, state
@@ -363,9 +364,9 @@ def show_job(queue: JobQueue, job_id: int) -> None:
         st.button(
             "Stop", on_click=queue.stop, args=(job,), key="stop_job", use_container_width=True
         )
-    elif not st.session_state.get(state.announced_key(job_id)):
-        # The job just ended: rerun the whole app once so the Draw page picks up the model.
-        st.session_state[state.announced_key(job_id)] = True
+    elif job.take_end():
+        # The job just ended: rerun the whole app once so the Draw page picks up the model
+        # (in the first of the workspace's sessions to see it: after a reload, this one).
         if progress["status"] == DONE and progress["run_id"] is not None:
             state.adopt_finished_run(model, progress["run_id"])
         st.rerun()
@@ -377,12 +378,16 @@ def render() -> None:
         st.header("Retrain")
         config = settings_form()
         if config is not None:
-            job = queue.submit(config, owner=state.session_owner())
-            st.session_state[state.JOB_KEY] = job.id
+            try:
+                st.session_state[state.JOB_KEY] = queue.submit(config, state.session_owner()).id
+            except LimitError as error:
+                st.error(str(error), icon=":material/block:")
         job_id = st.session_state.get(state.JOB_KEY)
-        if job_id is None:
+        # After a reload the session has forgotten its job: the workspace's is found again.
+        job = queue.get(job_id) if job_id else queue.resume(state.session_owner(), False)
+        if job is None:
             return
-        job = queue.get(job_id)
+        st.session_state[state.JOB_KEY] = job_id = job.id
         active = job is not None and not job.finished
         # Poll only while the job runs; a finished job's panel stays still.
         st.fragment(show_job, run_every=POLL_SECONDS if active else None)(queue, job_id)

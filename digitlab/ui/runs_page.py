@@ -8,7 +8,7 @@ import streamlit as st
 
 from digitlab import store
 from digitlab.data.mnist import DataError
-from digitlab.ui import charts, digit_charts, state
+from digitlab.ui import charts, digit_charts, share, state
 from digitlab.ui.ensemble_maker import show_ensemble_maker
 from digitlab.ui.explain import cached_evaluation
 from digitlab.ui.weights_view import show_weights
@@ -24,7 +24,7 @@ def origin(run: store.Run) -> str:
         return "shipped"
     if run.owner is None:
         return "command line"
-    return "yours"
+    return "yours" if run.owner == state.session_owner() else "shared with you"
 
 
 def run_rows(runs: list[store.Run]) -> list[dict]:
@@ -127,6 +127,8 @@ def show_actions(runs: list[store.Run]) -> None:
     )
     if error := st.session_state.pop(state.RUNS_ERROR_KEY, None):
         st.error(error)
+    share.offer_share(run, key="share_run")
+    share.show_links(run)
 
 
 def show_digit_learning(run: store.Run) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from digitlab.store.limits import LimitError
 from digitlab.training.search import MAX_TRIALS, Search, SearchSettings, SearchSpace
 from digitlab.training.search_space import expected_seconds, seconds_per_trial
 from digitlab.ui import state
@@ -19,7 +20,7 @@ L2_VALUES = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2]
 
 @st.cache_resource
 def _searches() -> dict[str, Search]:
-    """Each session's latest search, by its owner id: a session sees only its own."""
+    """Each workspace's latest search, by its id: a reload finds it again, no one else does."""
     return {}
 
 
@@ -225,7 +226,11 @@ def render() -> None:
         key="search_start",
     )
     if start and settings is not None and not running:
-        search = Search(settings, job_queue(), owner=state.session_owner()).start()
-        _searches()[state.session_owner()] = search
-        st.rerun()  # once more, so that Start shows disabled while the search runs
+        try:
+            search = Search(settings, job_queue(), owner=state.session_owner()).start()
+        except LimitError as error:  # a job of the workspace's going, or no room for runs
+            st.error(str(error), icon=":material/block:")
+        else:
+            _searches()[state.session_owner()] = search
+            st.rerun()  # once more, so that Start shows disabled while the search runs
     st.fragment(show_search, run_every=POLL_SECONDS if running else None)()

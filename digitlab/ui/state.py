@@ -1,8 +1,9 @@
 """Every session-state key in one place, and the session's own choices that use them.
 
-A session owns the runs it trains and chooses, per architecture, which run answers it.
-Nothing here is shared between sessions: the store says what exists, the session state
-says what this session picked.
+A session works in a workspace (digitlab.store.workspaces; the browser remembers it, see
+ui/workspace.py): the workspace owns the runs it trains and chooses, per architecture, which
+run answers it. The store says what exists and what the workspace chose; the session state
+holds this session's copy of those choices, read once when the workspace opens.
 
 The keys are grouped by the page or widget that uses them. A widget whose key is only its
 identity (never read back through st.session_state) keeps its key where it is drawn. The
@@ -11,19 +12,23 @@ strings are what the AppTests and the browser tests address: change one only wit
 
 from __future__ import annotations
 
-import uuid
+import contextlib
 
 import streamlit as st
 
 from digitlab import store
 from digitlab.analysis.hints import broken_run
+from digitlab.store import workspaces
 from digitlab.store.drawings import NOT_A_DIGIT
 from digitlab.zoo.arch import ArchError, Architecture, dumps, parse
 from digitlab.zoo.networks import zoo_spec
 from digitlab.zoo.registry import DEFAULT_MODEL
 
 # --- this session, and the runs it chose (every page) ---
-OWNER_KEY = "session_owner"  # this session's id in the store's `owner` column
+OWNER_KEY = "session_owner"  # this session's workspace id: the store's `owner` column
+WORKSPACE_KEY = "workspace_key"  # the key that opens it: this session's link and cookie only
+SHOWN_MODEL_KEY = "workspace_model"  # the Draw page's architecture as the workspace keeps it
+SHARED_KEY = "shared_run"  # a run opened by a share link: {"share": id, "run_id", "model"}
 NOTICE_KEY = "run_notice"  # a run this session just made: see adopt_finished_run
 
 
@@ -81,6 +86,7 @@ BELIEF_HISTORY_KEY = "belief_history"  # (whose history it is, its steps)
 # (the input's digest, the drawing's id, its label): a second press relabels, not saves again
 CORRECTIONS_SAVED_KEY = "corrections_last_saved"
 CORRECTIONS_RIGHT_KEY = "correct_right"  # the "Right: it's ..." button (what the tests press)
+CORRECTIONS_REFUSED_KEY = "corrections_refused"  # why the last save was refused (a limit)
 
 
 def correction_button_key(label: int) -> str:
@@ -184,11 +190,6 @@ FINE_TUNE_START_KEY = "fine_tune_start"  # the "Fine-tune on my digits" button
 SEARCH_MODEL_KEY = "search_model"  # the Search page's architecture
 
 
-def announced_key(job_id: int) -> str:
-    """Set when a job's end has been acted on (its run adopted, the app rerun): only once."""
-    return f"announced-{job_id}"
-
-
 def search_ended_key(search_id: int) -> str:
     """Set when a finished search has rerun the page (its polling stops): only once."""
     return f"search-ended-{search_id}"
@@ -231,10 +232,30 @@ def delete_key(drawing_id: int) -> str:
 
 
 def session_owner() -> str:
-    """This browser session's id: the owner of the runs it trains."""
+    """This session's workspace id: the owner of what it trains and saves. ui/workspace.py
+    opens the one the browser remembers first; without it, a fresh one."""
     if OWNER_KEY not in st.session_state:
-        st.session_state[OWNER_KEY] = uuid.uuid4().hex
+        enter_workspace(*workspaces.create())
     return st.session_state[OWNER_KEY]
+
+
+def enter_workspace(workspace: workspaces.Workspace, key: str) -> None:
+    """Work in this workspace from now on: its choices of run, and its Draw page model."""
+    for name in [name for name in st.session_state if str(name).startswith("run_for_")]:
+        del st.session_state[name]
+    st.session_state[OWNER_KEY], st.session_state[WORKSPACE_KEY] = workspace.id, key
+    for model, run_id in workspaces.choices(workspace.id).items():
+        st.session_state[run_key(model)] = run_id
+    if workspace.draw_model:
+        st.session_state.setdefault(MODEL_KEY, workspace.draw_model)
+        st.session_state[SHOWN_MODEL_KEY] = workspace.draw_model
+
+
+def keep_shown_model(model: str) -> None:
+    """The Draw page shows `model`: the workspace's next visit opens on it too."""
+    if st.session_state.get(SHOWN_MODEL_KEY) != model:
+        workspaces.show_model(session_owner(), model)
+        st.session_state[SHOWN_MODEL_KEY] = model
 
 
 def chosen_run(model: str) -> store.Run:
@@ -268,11 +289,12 @@ def in_use(run: store.Run) -> bool:
 
 
 def choose_run(model: str, run_id: str | None) -> None:
-    """Make a run this session's model for its architecture (None: back to the default)."""
+    """Make a run the workspace's model for its architecture (None: back to the default)."""
     if run_id is None:
         st.session_state.pop(run_key(model), None)
     else:
         st.session_state[run_key(model)] = run_id
+    workspaces.choose(session_owner(), model, run_id)
 
 
 def server_default_id(model: str) -> str | None:
@@ -321,8 +343,14 @@ def use_offered_run(model: str, run_id: str) -> None:
 
 
 def visible_runs(model: str | None = None) -> list[store.Run]:
-    """The runs this session may see: its own, the command line's, and the shipped ones."""
-    return store.list_runs(model, visible_to=session_owner())
+    """The runs this session may see: its workspace's, the command line's, the shipped ones,
+    and a run shared with it by a link."""
+    runs = store.list_runs(model, visible_to=session_owner())
+    shared = st.session_state.get(SHARED_KEY)
+    if shared and model in (None, shared["model"]) and shared["run_id"] not in [r.id for r in runs]:
+        with contextlib.suppress(store.StoreError):  # deleted by its owner since
+            runs.insert(0, store.get_run(shared["run_id"]))
+    return runs
 
 
 def run_label(run: store.Run, owner: str | None = None) -> str:
@@ -338,8 +366,8 @@ def run_label(run: store.Run, owner: str | None = None) -> str:
         name = f"your run {run.id}"
     elif run.owner is None:
         name = f"run {run.id} (command line)"
-    else:
-        name = f"run {run.id}"
+    else:  # another workspace's run is seen only through a share link
+        name = f"shared run {run.id}"
     if run.accuracy is None:
         return name
     return f"{name}, {run.accuracy:.2%} on MNIST test"
