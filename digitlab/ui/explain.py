@@ -50,7 +50,8 @@ def cached_evaluation(run: store.Run) -> Evaluation:
 # whole Keras model, read from its file the first time a view asks (seconds: say so).
 @st.cache_resource(
     max_entries=8,
-    show_spinner="Loading the model's Keras file for its gradients: a few seconds, once...",
+    show_spinner="Loading TensorFlow and the model's Keras file for its gradients: a few "
+    "seconds, once...",
 )
 def _keras_model(_run: store.Run, version: str):
     # The Predictor keeps its model inside a traced function: gradients need the model.
