@@ -143,6 +143,7 @@ def test_the_pages_show_the_members(made, monkeypatch):
     root, run = made
     monkeypatch.setenv("DIGITLAB_STORE_DIR", str(root))
     app = new_app(ENSEMBLE, drawn_seven())
+    app.session_state["session_owner"] = "ensembler"  # a workspace would start from its own
     app.session_state[f"run_for_{ENSEMBLE}"] = run.id
     app.run()
     assert not app.exception

@@ -61,6 +61,7 @@ def test_the_evaluate_page_shows_the_regression_model(mnist):
 def test_the_evaluate_page_follows_the_sessions_chosen_run(mnist, trained_once):
     run = trained_once.copy(TINY)
     app = unstarted_app("tiny20")
+    app.session_state["session_owner"] = "evaluator"  # a workspace would start from its own
     app.session_state["run_for_tiny20"] = run.id
     app = open_page(app.run(), "evaluate")
     assert not app.exception
@@ -106,6 +107,7 @@ def test_the_regression_model_has_the_slider_disabled_with_a_reason():
 def test_a_run_without_a_fitted_temperature_says_where_to_fit_it(mnist, trained_once):
     run = trained_once.copy(TINY)
     app = unstarted_app("tiny20")
+    app.session_state["session_owner"] = "evaluator"  # a workspace would start from its own
     app.session_state["run_for_tiny20"] = run.id
     app.run()
     assert not app.exception

@@ -1,4 +1,4 @@
-"""DigitLab in a real browser, with real handwriting: 100 pen-written digits replayed on the
+"""DigitLab in a real browser, with real handwriting: 60 pen-written digits replayed on the
 canvas, how many it reads right, and whether the server's memory stays flat over all those
 drawings, temperature changes and Clears. How long each answer takes: test_latency.py.
 
@@ -19,15 +19,18 @@ from .browser import StreamlitPage, new_tab
 from .handwriting import Replay, pendigits_sample, replay, warm_up
 from .server import resident_memory_mb
 
-pytestmark = pytest.mark.slow  # 100 digits drawn and cleared one by one: minutes
+pytestmark = pytest.mark.slow  # 60 digits drawn and cleared one by one: minutes
 
-PER_CLASS = 10  # 100 digits in all, by the 10 held-out writers
-REQUIRED_ACCURACY = 0.97  # a little below what the app measured (the README says)
+PER_CLASS = 6  # 60 digits in all, by the 10 held-out writers
+# A little below what the app measured: 59 of these 60 (98.3%; the miss a 0 it would not
+# call a digit). The browser's own path is what is checked here; the model's accuracy on all
+# 2,498 held-out digits is the Evaluate page's (and test_handwriting.py's).
+REQUIRED_ACCURACY = 0.96
 # The server's resident memory is read after this many digits (caches, the model and
 # plotly's first figures are in by then) and again after the last one.
 MEMORY_WARM_UP_DIGITS = 20
 MEMORY_GROWTH_LIMIT_MB = 50
-NUDGE_EVERY = 5  # digits: 20 temperature nudges (40 runs on the kept logits) in the 100
+NUDGE_EVERY = 5  # digits: 12 temperature nudges (24 runs on the kept logits) in the 60
 
 
 def nudge_temperature(app: StreamlitPage) -> None:
@@ -50,7 +53,7 @@ class Handwriting:
 
 @pytest.fixture(scope="module")
 def handwriting(browser: Browser, app_url: str) -> Iterator[Handwriting]:
-    """100 pendigits digits replayed on the app; after every fifth, the temperature slider
+    """60 pendigits digits replayed on the app; after every fifth, the temperature slider
     moves and comes back, for the memory check.
 
     The tab draws with the scripted pen (a stroke in one go rather than a frame a point),
@@ -74,7 +77,7 @@ def handwriting(browser: Browser, app_url: str) -> Iterator[Handwriting]:
 
 
 def test_real_handwriting_is_recognised(handwriting: Handwriting) -> None:
-    """The default model reads >= 97% of 100 digits that people wrote with a pen."""
+    """The default model reads >= 96% of 60 digits that people wrote with a pen."""
     replays = handwriting.replays
     misses = [r for r in replays if r.predicted != str(r.label)]
     accuracy = 1 - len(misses) / len(replays)
@@ -89,8 +92,8 @@ def test_real_handwriting_is_recognised(handwriting: Handwriting) -> None:
 
 
 def test_memory_stays_flat_over_many_drawings(handwriting: Handwriting) -> None:
-    """The server's memory after the warm-up digits and after the other 80: 80 drawings,
-    80 Clears and 80 temperature changes later, it has grown by less than 50 MB."""
+    """The server's memory after the warm-up digits and after the other 40: 40 drawings,
+    40 Clears and 8 temperature nudges later, it has grown by less than 50 MB."""
     if not Path("/proc/self/status").exists():
         pytest.skip("reading a process's memory needs /proc")
     before, after = handwriting.memory_mb
