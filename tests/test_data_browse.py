@@ -10,6 +10,7 @@ import pytest
 
 from digitlab.analysis import hard_examples
 from digitlab.data import browse, handdrawn
+from digitlab.data.mnist import load_mnist
 from digitlab.data.notdigits import NOT_A_DIGIT
 from digitlab.zoo import activations
 from digitlab.zoo.networks import zoo_spec
@@ -98,7 +99,10 @@ def test_the_standardising_constants_are_mnists(mnist):
 
 def test_the_sources_are_mnist_and_the_training_extras(mnist):
     mnist_source = browse.load_source(browse.MNIST_TRAIN)
-    assert len(mnist_source) == 60_000 and mnist_source.images is mnist.x_train
+    # MNIST's own array, not a copy (the fixture's may be an earlier load: another test
+    # can clear load_mnist's cache)
+    assert len(mnist_source) == 60_000 and mnist_source.images is load_mnist().x_train
+    assert np.array_equal(mnist_source.images, mnist.x_train)
     pen = browse.load_source(browse.PEN_DIGITS)
     extras = handdrawn.training_extras(pen=True, not_a_digit=False)
     assert np.array_equal(pen.images, extras.images) and set(pen.labels) == set(range(10))
