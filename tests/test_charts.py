@@ -1,4 +1,4 @@
-"""The drawing path's figures skip plotly's validation for speed; here they are validated."""
+"""The figures drawn on every rerun skip plotly's validation for speed; here they are validated."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import pytest
 
 from digitlab.ui.belief_charts import belief_lines
-from digitlab.ui.charts import probability_bars
+from digitlab.ui.charts import probability_bars, training_curves
 
 PROBABILITIES = np.array([0.02, 0.01, 0.005, 0.9, 0.0, 0.03, 0.01, 0.015, 0.005, 0.005])
 
@@ -19,8 +19,21 @@ PROBABILITIES = np.array([0.02, 0.01, 0.005, 0.9, 0.0, 0.03, 0.01, 0.015, 0.005,
         probability_bars(PROBABILITIES, None),
         belief_lines([1], PROBABILITIES[None, :], [3], 3),
         belief_lines([1, 2, 3], np.tile(PROBABILITIES, (3, 1)), [3, 5, 0], 5),
+        training_curves(
+            [{"position": 0.5, "loss": 1.2}, {"position": 1.0, "loss": 0.6}],
+            [{"epoch": 1, "loss": 0.7, "val_loss": 0.65}],
+            "loss",
+        ),
+        training_curves([], [{"epoch": 1, "accuracy": 0.9}], "accuracy"),
     ],
-    ids=["bars", "bars without an answer", "belief after one stroke", "belief after three"],
+    ids=[
+        "bars",
+        "bars without an answer",
+        "belief after one stroke",
+        "belief after three",
+        "training curves",
+        "a cached run's curves",
+    ],
 )
 def test_a_drawing_figure_is_what_plotly_would_have_validated(figure: go.Figure) -> None:
     """Validation raises on an unknown key or a bad value, and rewrites a deprecated form

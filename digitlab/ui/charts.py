@@ -72,44 +72,49 @@ def _thin(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def training_curves(
     batches: list[dict[str, Any]], epochs: list[dict[str, Any]], metric: str
 ) -> go.Figure:
-    """A metric per batch (train) and per epoch (validation) against the epoch axis."""
-    figure = go.Figure()
+    """A metric per batch (train) and per epoch (validation) against the epoch axis.
+
+    Redrawn at every poll while a run trains, in the server process that also answers
+    drawings: built from dicts like the drawing path's figures (drawing_figure)."""
+
+    def line(rows: list[dict[str, Any]], x: str, y: str, name: str, colour: str, width: float):
+        mode = "lines" if name == "train (per batch)" else "lines+markers"
+        return {
+            "type": "scatter",
+            "x": [row[x] for row in rows],
+            "y": [row.get(y) for row in rows],
+            "mode": mode,
+            "name": name,
+            "line": {"color": colour, "width": width},
+        }
+
+    traces = []
     thinned = _thin(batches)
     if thinned:
-        figure.add_scatter(
-            x=[row["position"] for row in thinned],
-            y=[row.get(metric) for row in thinned],
-            mode="lines",
-            name="train (per batch)",
-            line=dict(color=ACCENT, width=1.5),
-        )
+        traces.append(line(thinned, "position", metric, "train (per batch)", ACCENT, 1.5))
     validation = [row for row in epochs if f"val_{metric}" in row]
     if validation:
-        figure.add_scatter(
-            x=[row["epoch"] for row in validation],
-            y=[row[f"val_{metric}"] for row in validation],
-            mode="lines+markers",
-            name="validation (per epoch)",
-            line=dict(color="#e8590c", width=2),
+        traces.append(
+            line(validation, "epoch", f"val_{metric}", "validation (per epoch)", "#e8590c", 2)
         )
     elif epochs and not thinned:  # a cached run: only per-epoch training values exist
-        figure.add_scatter(
-            x=[row["epoch"] for row in epochs],
-            y=[row.get(metric) for row in epochs],
-            mode="lines+markers",
-            name="train (per epoch)",
-            line=dict(color=ACCENT, width=2),
-        )
+        traces.append(line(epochs, "epoch", metric, "train (per epoch)", ACCENT, 2))
     # In the narrow sidebar a legend under the plot sat on the "epoch" title, and a title at
     # the top under plotly's toolbar: the metric names the y axis, the legend goes on top.
-    figure.update_layout(
-        height=220,
-        margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(title="epoch"),
-        yaxis=dict(title=metric),
-        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom", font=dict(size=10)),
-    )
-    return figure
+    layout = {
+        "height": 220,
+        "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+        "xaxis": {"title": {"text": "epoch"}},
+        "yaxis": {"title": {"text": metric}},
+        "legend": {
+            "orientation": "h",
+            "x": 0,
+            "y": 1.02,
+            "yanchor": "bottom",
+            "font": {"size": 10},
+        },
+    }
+    return drawing_figure(traces, layout)
 
 
 def enlarged_pixels(image: np.ndarray, scale: int = 8) -> np.ndarray:
