@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from digitlab import store
 from digitlab.analysis.evaluate import evaluate_run
+from digitlab.ui import explain as explain_ui
 from digitlab.ui.explain import VIEWS
 from digitlab.ui.temperature import DEFAULT_TEMPERATURE, nearest_stop
 
@@ -152,3 +153,19 @@ def test_a_blank_canvas_shows_no_explanations():
     app = new_app("cnn")
     assert not app.exception
     assert not [header for header in app.subheader if "Explain" in header.value]
+
+
+def test_the_view_picker_says_the_first_keras_view_takes_seconds(mnist):
+    """Saliency's first open loads TensorFlow and the Keras file (seconds): the picker says
+    so beforehand, and stops saying it once this model's Keras model is loaded."""
+    explain_ui._keras_model.clear()
+    explain_ui._KERAS_LOADED.clear()
+    app = new_app("tiny20", drawn_seven())
+    assert any("load TensorFlow" in caption.value for caption in app.caption)
+    app.session_state["explain_view"] = "Saliency"
+    app.run()
+    assert not app.exception
+    app.session_state["explain_view"] = None
+    app.run()
+    assert any("Pick a view" in caption.value for caption in app.caption)
+    assert not any("load TensorFlow" in caption.value for caption in app.caption)

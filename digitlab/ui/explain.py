@@ -55,7 +55,15 @@ def cached_evaluation(run: store.Run) -> Evaluation:
 )
 def _keras_model(_run: store.Run, version: str):
     # The Predictor keeps its model inside a traced function: gradients need the model.
-    return _run.load()
+    model = _run.load()
+    _KERAS_LOADED.add(version)
+    return model
+
+
+# Versions whose Keras model this server process has loaded (the cache above is process-wide
+# too): until then the view picker says the first of these views takes seconds.
+_KERAS_LOADED: set[str] = set()
+KERAS_VIEWS = ("Saliency", "Feature maps", "Where it sits")
 
 
 @st.cache_resource(max_entries=8, show_spinner="Placing 2,000 test digits...")
@@ -229,6 +237,15 @@ def explain_drawing(drawing: Drawing) -> None:
     # No view by default: each one costs model runs that a plain drawing session never needs.
     view = st.segmented_control("View", list(VIEWS), default=None, key="explain_view")
     if view is None:
-        st.caption("Pick a view to look inside the model's answer.")
+        first_time = drawing.run.cache_key not in _KERAS_LOADED
+        st.caption(
+            "Pick a view to look inside the model's answer."
+            + (
+                f" {', '.join(KERAS_VIEWS[:-1])} and {KERAS_VIEWS[-1]} load TensorFlow and "
+                "this model's Keras file the first time: a few seconds, once."
+                if first_time
+                else ""
+            )
+        )
         return
     VIEWS[view](drawing)
