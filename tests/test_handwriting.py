@@ -3,7 +3,11 @@ shipped default model's figures on writers and drawings it never trained or tune
 
 from __future__ import annotations
 
+import functools
 import json
+import multiprocessing
+import os
+import time
 
 import numpy as np
 import pytest
@@ -80,6 +84,37 @@ def test_a_drawings_cache_is_written_once_and_read_back(tmp_path, monkeypatch):
     assert list(tmp_path.glob("drawings-*.npz")) == files  # read, not built again
     files[0].write_bytes(b"not an npz")  # a damaged cache is rebuilt, not trusted
     assert np.array_equal(handdrawn.pen_digits("tune").images, built.images)
+
+
+def _build_counted(counter_path: str) -> handdrawn.Drawings:
+    """A set that takes a second to build and notes each build in a file."""
+    with open(counter_path, "a") as counter:
+        counter.write("built\n")
+    time.sleep(1.0)
+    return handdrawn.Drawings(np.zeros((1, 28, 28), np.uint8), np.zeros(1), np.zeros(1))
+
+
+def _ask_for_the_set(cache: str, counter_path: str) -> None:
+    os.environ[handdrawn.CACHE_ENV] = cache
+    handdrawn.cached_drawings("shared", functools.partial(_build_counted, counter_path))
+
+
+def test_processes_asking_for_one_set_at_once_build_it_once(tmp_path):
+    """Two test workers (or two first training jobs) wanting the same drawings: one builds,
+    the other waits for its file."""
+    counter = tmp_path / "builds.txt"
+    context = multiprocessing.get_context("fork")
+    askers = [
+        context.Process(target=_ask_for_the_set, args=(str(tmp_path), str(counter)))
+        for _ in range(3)
+    ]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join(timeout=30)
+        assert asker.exitcode == 0
+    assert counter.read_text().splitlines() == ["built"]
+    assert len(list(tmp_path.glob("drawings-*shared*.npz"))) == 1
 
 
 def test_training_extras_follow_the_config_and_its_share():

@@ -1,4 +1,5 @@
-"""Atomic writes: a file or folder appears complete under its final name, or not at all."""
+"""Atomic writes: a file or folder appears complete under its final name, or not at all;
+and a lock for building such a file once when several processes want it at the same time."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, so two builders may both build (harmless)
+    fcntl = None
 
 TEMP_PREFIX = ".tmp-"
 
@@ -60,3 +66,18 @@ def read_array(path: Path) -> np.ndarray | None:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError):
         return None
+
+
+@contextmanager
+def one_at_a_time(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_path` (created if missing) while inside, across
+    processes: one builds a shared cache file while the others wait, then read what it wrote."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -109,25 +109,38 @@ def as_canvas_drawings(
     return Drawings(images, labels.reshape(-1), writers.reshape(-1))
 
 
+def _read_cached(path: Path) -> Drawings | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as saved:
+            return Drawings(saved["images"], saved["labels"], saved["writers"])
+    except (OSError, ValueError, KeyError):
+        return None  # unreadable: build it again
+
+
 def cached_drawings(name: str, build: Callable[[], Drawings]) -> Drawings:
-    """`build()`, or what it built before for this name (kept in cache_dir())."""
+    """`build()`, or what it built before for this name (kept in cache_dir()).
+
+    Processes that ask for the same set at once (two first training jobs, two test workers)
+    build it once: the first builds under a lock, the others wait and read its file."""
     source = default_pendigits_path()
     source_size = source.stat().st_size if source is not None and source.is_file() else 0
     # Keyed by the generation of the code that draws and by the pendigits file it drew from.
     path = cache_dir() / f"drawings-g{GENERATION}-{name}-{source_size}.npz"
-    if path.is_file():
-        try:
-            with np.load(path) as saved:
-                return Drawings(saved["images"], saved["labels"], saved["writers"])
-        except (OSError, ValueError, KeyError):
-            pass  # unreadable: build it again
-    drawings = build()
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer, images=drawings.images, labels=drawings.labels, writers=drawings.writers
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_bytes(path, buffer.getvalue())
+    drawings = _read_cached(path)
+    if drawings is not None:
+        return drawings
+    with atomic.one_at_a_time(path.with_suffix(".lock")):
+        drawings = _read_cached(path)  # built by another process while this one waited
+        if drawings is not None:
+            return drawings
+        drawings = build()
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer, images=drawings.images, labels=drawings.labels, writers=drawings.writers
+        )
+        atomic.write_bytes(path, buffer.getvalue())
     return drawings
 
 

@@ -190,7 +190,9 @@ def rasterize(
     for stroke in fit_to_canvas(digit, size, margin):
         points = [(float(x), float(y)) for x, y in stroke * _SUPERSAMPLE]
         if len(points) > 1:
-            draw.line(points, fill=255, width=big_width, joint="curve")
+            # No joint="curve": the circles below cover every joint already (the same
+            # pixels, checked on held-out digits at three widths), at half the drawing time.
+            draw.line(points, fill=255, width=big_width)
         # Circles at every point give the round caps and joins a browser pen draws.
         for x, y in points:
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
