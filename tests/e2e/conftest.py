@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Error, Playwright, expect, sync_playwright
 
-from .browser import StreamlitPage, new_tab
+from .browser import StreamlitPage, is_tab_context, new_tab
 from .server import REPO_ROOT, streamlit_server
 
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
@@ -78,21 +78,29 @@ def app(browser: Browser, app_url: str) -> Iterator[StreamlitPage]:
     driver = StreamlitPage(page)
     driver.open(app_url)
     yield driver
-    page.context.close()
+    page.close()
 
 
 def _close_tabs_opened_since(request: pytest.FixtureRequest, before: set[int]) -> None:
+    """Contexts opened since are closed; in new_tab's reusable ones, the tabs opened since."""
     browser = request.getfixturevalue("browser")
-    for context in browser.contexts:
-        if id(context) not in before:
+    for context in list(browser.contexts):
+        if id(context) in before or is_tab_context(context):
+            for page in context.pages:
+                if id(page) not in before:
+                    page.close()
+        else:
             context.close()
 
 
 def _open_tabs(request: pytest.FixtureRequest) -> set[int] | None:
-    """The browser's open contexts now, or None when this test uses no browser."""
+    """The browser's open contexts and tabs now, or None when this test uses no browser."""
     if "browser" not in request.fixturenames:
         return None
-    return {id(context) for context in request.getfixturevalue("browser").contexts}
+    contexts = request.getfixturevalue("browser").contexts
+    return {id(context) for context in contexts} | {
+        id(page) for context in contexts for page in context.pages
+    }
 
 
 # A tab left open keeps its Streamlit session alive: a websocket, reruns, and a renderer

@@ -51,8 +51,8 @@ def latencies(browser: Browser, app_url: str, echo_url: str) -> Iterator[list[Re
         echoed = echo_latency(echo, canvas_strokes(digit)[0])
         replays.append(dataclasses.replace(replayed, echo_latency_ms=echoed))
     yield replays
-    app.page.context.close()
-    echo.page.context.close()
+    app.page.close()
+    echo.page.close()
 
 
 def test_stroke_to_prediction_latency(latencies: list[Replay]) -> None:

@@ -156,4 +156,4 @@ def test_the_answer_is_not_cut_off_in_a_1400_pixel_window(browser: Browser, app_
         expect(app.page.get_by_test_id("stMetricValue")).to_have_count(3)
         assert app.page.evaluate(CLIPPED_METRICS_JS) == []
     finally:
-        page.context.close()
+        page.close()

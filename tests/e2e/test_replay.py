@@ -73,7 +73,7 @@ def handwriting(browser: Browser, app_url: str) -> Iterator[Handwriting]:
         if number % NUDGE_EVERY == NUDGE_EVERY - 1:
             nudge_temperature(app)
     yield Handwriting(replays, (memory_before, resident_memory_mb(port)))
-    app.page.context.close()
+    app.page.close()
 
 
 def test_real_handwriting_is_recognised(handwriting: Handwriting) -> None:

@@ -135,7 +135,7 @@ def test_server_killed_mid_training_restarts_with_a_sound_store(
         sidebar = start_job(session, "mlp_small", epochs=20, images=60_000)
         expect(sidebar.get_by_test_id("stProgress")).to_be_visible(timeout=60_000)
         os.kill(server_pid(urlparse(url).port), signal.SIGKILL)
-        session.page.context.close()
+        session.page.close()
 
     monkeypatch.setenv("DIGITLAB_STORE_DIR", str(tmp_path / "store"))
     for run in store.list_runs(include_shipped=False):  # nothing half-written is listed,
