@@ -15,7 +15,7 @@ import { preprocess } from "./preprocess.js";
 import { interpret, loadModel, rawOutputs } from "./forward.js";
 
 // Module state outlives reruns and remounts: the module is evaluated once per page.
-const loadedModels = new Map(); // model version -> model: sent once per version per page
+const loadedModels = new Map(); // model version -> model: asked for once per version per page
 const MAX_ASKS_PER_VERSION = 3; // the server's answer lost that often: stay as today
 const asks = new Map(); // model version -> how often this page asked for it
 let askNumber = 0;
@@ -215,7 +215,8 @@ export default function ({ data, parentElement, setStateValue }) {
   }
   view.model = loadedModels.get(data.version) ?? null;
   if (!view.model && !data.model && (asks.get(data.version) ?? 0) < MAX_ASKS_PER_VERSION) {
-    // Sent to this session before this page had it (a reconnect): ask for it again.
+    // A model this page has not had: ask for it. It comes with the next run, so the page's
+    // first answer never waits for a megabyte of weights.
     asks.set(data.version, (asks.get(data.version) ?? 0) + 1);
     askNumber += 1;
     setStateValue("missing", { version: data.version, ask: askNumber });

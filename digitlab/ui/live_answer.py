@@ -4,12 +4,16 @@ pen moves (assets/js/live_answer.js), beside the server's answer after the pen l
 A components-v2 component of DigitLab's own: no iframe, no build step. Its JavaScript is
 three committed files (preprocess.js, forward.js, live_answer.js) joined into one module
 here, their imports of one another dropped, so the page needs nothing from the network.
+Streamlit puts a component's code (27 kB) in each rerun's message, but sends a message over
+10 kB that the page already has as a reference to it: measured, a pen-up rerun's bytes are
+those of the page without the live answer, plus nothing.
 
 The model's weights (about 1.1 MB for digitnet) go to the browser once per model version
-per page: the session remembers which version it sent, and every later rerun (one per
-pen-up) sends only its name. A page that lacks it anyway (a reconnect) asks for it through
-the component's `missing` state, and gets it on the next run. Until the weights are in, or
-where the browser can't run them, the element stays hidden and the page is as before.
+per page, when the page asks: each run sends the version's name, a page that has no model
+of that name asks through the component's `missing` state, and the run that follows
+carries the weights. Asked for rather than pushed with the first run, so that a first
+visit's answer and bars never wait behind a megabyte. Until the weights are in, or where
+the browser can't run them, the element stays hidden and the page is as before.
 """
 
 from __future__ import annotations
@@ -86,11 +90,9 @@ def show(run: store.Run, temperature: float, exported_file: bool = False) -> Non
     packed = None if exported_file else _packed(run.cache_key, run)
     if packed is None:  # a layer the browser can't run, or a TFLite file answering
         data["unsupported"] = AFTER_PEN_UP
-    else:
-        sent = st.session_state.get(state.LIVE_SENT_KEY) or {}
-        asked = (st.session_state.get(COMPONENT_KEY) or {}).get("missing")
-        asked_again = asked is not None and asked != sent.get("ask")
-        if sent.get("version") != version or asked_again:
-            data["model"] = packed
-            st.session_state[state.LIVE_SENT_KEY] = {"version": version, "ask": asked}
+    asked = dict((st.session_state.get(COMPONENT_KEY) or {}).get("missing") or {})
+    answered = st.session_state.get(state.LIVE_ANSWERED_KEY)
+    if packed is not None and asked.get("version") == version and asked != answered:
+        data["model"] = packed  # once per ask: every later run sends the name alone
+        st.session_state[state.LIVE_ANSWERED_KEY] = asked
     _component(key=COMPONENT_KEY, data=data, on_missing_change=_no_op)
