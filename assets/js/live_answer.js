@@ -34,7 +34,7 @@ function buildView(parent) {
   root.dataset.liveDigit = "";
   root.dataset.liveFrame = "0";
   root.innerHTML =
-    '<div class="live-head"><span class="live-title">While you draw</span>' +
+    '<div class="live-head"><span class="live-title">Live</span>' +
     '<span class="live-digit">—</span></div><div class="live-bars"></div>' +
     '<div class="live-note"></div>';
   const bars = root.querySelector(".live-bars");

@@ -36,17 +36,19 @@ COMPONENT_KEY = "live_answer"
 AFTER_PEN_UP = "This model answers after the pen lifts."
 _LOCAL_IMPORT = re.compile(r'^import \{[^}]*\} from "\./[\w.]+\.js";\n', re.MULTILINE)
 
+# One row beside the Clear button, about as tall as it: on a phone the answer under the
+# canvas stays on the first screen.
 _CSS = """
 .live { font-family: var(--st-font, sans-serif); color: var(--st-text-color, inherit);
-        display: flex; align-items: flex-end; gap: 0.75rem; margin-top: 0.25rem; }
+        display: flex; align-items: center; gap: 0.6rem; }
 .live[hidden], .live-bars[hidden] { display: none; }
-.live-head { display: flex; flex-direction: column; min-width: 4.5rem; }
-.live-title { font-size: 0.75rem; opacity: 0.7; }
-.live-digit { font-size: 2rem; line-height: 1.1; font-weight: 600; }
+.live-head { display: flex; flex-direction: column; min-width: 2.6rem; }
+.live-title { font-size: 0.7rem; opacity: 0.7; white-space: nowrap; }
+.live-digit { font-size: 1.5rem; line-height: 1.1; font-weight: 600; }
 .live.unsure .live-digit { opacity: 0.6; }
-.live-bars { display: flex; gap: 3px; align-items: flex-end; height: 3rem; }
-.live-bar { display: flex; flex-direction: column; align-items: center; width: 1rem;
-            height: 100%; font-size: 0.65rem; }
+.live-bars { display: flex; gap: 2px; align-items: flex-end; height: 2.5rem; }
+.live-bar { display: flex; flex-direction: column; align-items: center; width: 0.8rem;
+            height: 100%; font-size: 0.6rem; }
 .live-track { flex: 1; width: 100%; display: flex; align-items: flex-end;
               background: var(--st-secondary-background-color, #f0f2f6); }
 .live-fill { width: 100%; background: var(--st-gray-color, #999); }
