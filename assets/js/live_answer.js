@@ -63,6 +63,7 @@ function buildView(parent) {
     scratch: null,
     data: null,
     model: null,
+    version: null,
   };
   views.set(parent, view);
   return view;
@@ -132,11 +133,20 @@ function show(view) {
 function answer(view) {
   view.scheduled = false;
   if (!view.model || !view.root.isConnected) return;
-  const drawing = readDrawing(view);
-  if (!drawing) return;
-  const prepared = preprocess(drawing.rgba, drawing.width, drawing.height);
-  view.outputs = prepared && !prepared.blank ? rawOutputs(view.model, prepared.image) : null;
-  show(view);
+  try {
+    const drawing = readDrawing(view);
+    if (!drawing) return;
+    const prepared = preprocess(drawing.rgba, drawing.width, drawing.height);
+    view.outputs = prepared && !prepared.blank ? rawOutputs(view.model, prepared.image) : null;
+    show(view);
+  } catch (error) {
+    // Off for this model, hidden: the page is as it was without the live answer.
+    console.warn("DigitLab's live answer is off:", error);
+    loadedModels.delete(view.data.version);
+    view.model = null;
+    view.root.hidden = true;
+    return;
+  }
   view.frames += 1;
   view.root.dataset.liveFrame = String(view.frames);
 }
@@ -214,6 +224,8 @@ export default function ({ data, parentElement, setStateValue }) {
     }
   }
   view.model = loadedModels.get(data.version) ?? null;
+  if (view.version !== data.version) view.outputs = null; // another model's outputs
+  view.version = data.version;
   if (!view.model && !data.model && (asks.get(data.version) ?? 0) < MAX_ASKS_PER_VERSION) {
     // A model this page has not had: ask for it. It comes with the next run, so the page's
     // first answer never waits for a megabyte of weights.
