@@ -51,10 +51,11 @@ lint: $(BIN)/.installed-dev
 
 # The benchmark: training and prediction figures (python -m digitlab bench, see the README's
 # Performance), then the Draw page's pen-up -> answer in a real browser beside the bare
-# canvas (tests/e2e/test_latency.py: a figure with a target, so here and not in `make test`).
+# canvas (tests/e2e/test_latency.py) and a pen move -> the live answer in the browser
+# (tests/e2e/test_live_answer.py): figures with a target, so here and not in `make test`.
 bench: $(BIN)/.installed-dev
 	$(BIN)/python -m digitlab bench
-	$(BIN)/python -m pytest -m bench -s tests/e2e/test_latency.py
+	$(BIN)/python -m pytest -m bench -s tests/e2e/test_latency.py tests/e2e/test_live_answer.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

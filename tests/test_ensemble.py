@@ -14,10 +14,12 @@ from PIL import Image
 from digitlab import store
 from digitlab.analysis import export
 from digitlab.inference import ensemble
+from digitlab.inference.browser_model import browser_model
 from digitlab.inference.predict import interpret, load_predictor
 from digitlab.inference.softmax import softmax
 from digitlab.training import ensembles
 from digitlab.ui.state import INJECTED_IMAGE, MODEL_KEY
+from digitlab.zoo.numpy_net import read_steps
 from digitlab.zoo.registry import CLASSIFICATION, DEFAULT_MODEL, ENSEMBLE
 
 from helpers import (
@@ -100,6 +102,16 @@ def test_it_stands_alone_from_its_members_files(made):
     for index, name in enumerate(MEMBERS):
         copy = ensemble.member_file(run, index)
         assert copy.read_bytes() == store.shipped_run(name).model_file.read_bytes()
+
+
+def test_the_browser_gets_each_members_steps_for_the_live_answer(made):
+    """The Draw page's live answer runs every member, as the numpy pass does."""
+    _, run = made
+    packed = browser_model(run)
+    assert len(packed["members"]) == len(MEMBERS)
+    for index, steps in enumerate(packed["members"]):
+        expected = read_steps(store.shipped_run(MEMBERS[index]).model_file)
+        assert [step["op"] for step in steps] == [step.op for step in expected]
 
 
 def test_it_exports_as_one_file_that_agrees(made, mnist, tmp_path: Path, monkeypatch):

@@ -21,7 +21,7 @@ from digitlab.inference.predict import (
     interpret,
 )
 from digitlab.inference.softmax import softmax_steps
-from digitlab.ui import belief, charts, corrections, share, state
+from digitlab.ui import belief, charts, corrections, live_answer, share, state
 from digitlab.ui.canvas import clear_canvas, drawing_canvas
 from digitlab.ui.explain import Drawing, explain_drawing
 from digitlab.ui.layout import after_drawing, drawing_row, settings_area
@@ -222,7 +222,9 @@ def render() -> None:
             drawing, nothing_message = sample_image()
         else:
             drawing, nothing_message = drawing_canvas(), BLANK_MESSAGE
-            st.button("Clear", on_click=clear_canvas, icon=":material/delete:", key="clear")
+            with st.container(horizontal=True, vertical_alignment="center"):  # one row: phones
+                st.button("Clear", on_click=clear_canvas, icon=":material/delete:", key="clear")
+                live_answer.show(run, temperature, exported_file=runtime != KERAS)
     prepared = preprocess(drawing) if drawing is not None else None
     with input_column:
         show_input(prepared.image if prepared else np.zeros((28, 28), np.float32), spec.input_size)

@@ -47,8 +47,8 @@ MODEL_KEY = "model_name"  # the architecture the Draw page shows
 PENDING_MODEL_KEY = "pending_model"  # set when a job ends; becomes MODEL_KEY on the next run
 TEMPERATURE_KEY = "temperature"  # the softmax temperature slider, one for every model
 RUNTIME_KEY = "runtime"  # which file answers: the Keras model or one of its TFLite exports
-# ((run, runtime, input digest), logits): a rerun for the slider reuses them, not the model
-DRAW_OUTPUTS_KEY = "last_outputs"
+DRAW_OUTPUTS_KEY = "last_outputs"  # ((run, runtime, input digest), logits): for the slider
+LIVE_ANSWERED_KEY = "live_answered"  # the live answer's last request for a model, answered
 DRAWING_ROW_KEY = "drawing_row"  # Streamlit gives the container the class st-key-<key>
 DRAW_SETTINGS_KEY = "draw_settings"  # the Draw page's model, version, runtime, temperature
 DRAW_AFTER_KEY = "draw_after"  # what follows the drawing row: who answered, the explanations

@@ -1,0 +1,149 @@
+"""The Draw page's live answer in a real browser: held-out pen digits replayed slowly with
+the mouse (one input event a point), the in-browser answer read just before the last
+pen-up, then the server's answer after it.
+
+Run with `python -m pytest tests/e2e/test_live_answer.py -s` to see the figures.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from .browser import RUN_TIMEOUT_MS, StreamlitPage, clear_button, new_tab
+from .handwriting import canvas_strokes, pendigits_sample
+
+pytestmark = pytest.mark.slow  # 30 digits drawn point by point with the mouse: a few minutes
+
+PER_CLASS = 3  # 30 digits by the 10 held-out writers
+SHOWN_AT_LEAST = 0.95  # of the digits: a live answer before the last pen-up
+AGREES_AT_LEAST = 0.98  # of those: the same answer as the server's after the pen-up
+MEDIAN_LATENCY_MS = 50.0  # from a pen move to the next in-browser answer (make bench)
+# Installed before the page's own scripts, so it hears each pen move before the app does:
+# the time of every move with the button down, and how long until data-live-frame next
+# changed.
+LATENCY_WATCH_JS = """
+(() => {
+  const watch = { pending: [], latencies: [], lastMove: 0, lastFrame: 0 };
+  window.__live = watch;
+  window.addEventListener('pointermove', (event) => {
+    const now = performance.now();
+    if (watch.element && (event.buttons & 1)) {  // a pen move: the button is down
+      watch.pending.push(now);
+      watch.lastMove = now;
+    }
+  }, { capture: true });
+  const find = (root) => {
+    const hit = root.querySelector('[data-live-frame]');
+    if (hit) return hit;
+    for (const element of root.querySelectorAll('*')) {
+      const inner = element.shadowRoot && find(element.shadowRoot);
+      if (inner) return inner;
+    }
+    return null;
+  };
+  const attach = () => {
+    const element = find(document);
+    if (!element) { setTimeout(attach, 50); return; }
+    watch.element = element;
+    new MutationObserver(() => {
+      const now = performance.now();
+      watch.lastFrame = now;
+      for (const moved of watch.pending) watch.latencies.push(now - moved);
+      watch.pending = [];
+    }).observe(element, { attributes: true, attributeFilter: ['data-live-frame'] });
+  };
+  attach();
+})();
+"""
+# The answer that followed the last pen move: waited for, then read.
+ANSWERED_LAST_MOVE_JS = "() => window.__live.lastFrame > window.__live.lastMove"
+
+
+@dataclass(frozen=True)
+class LiveReplay:
+    label: int
+    live: str  # data-live-digit just before the last pen-up
+    server: str  # the Prediction metric after it
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    replays: list[LiveReplay]
+    latencies_ms: list[float]
+    load_s: float  # from opening the page to the live answer ready
+
+
+def server_answer(metric: str | None) -> str:
+    """The Prediction metric in data-live-digit's words: "—" (nothing drawn) is ""."""
+    return "" if metric in (None, "—") else metric
+
+
+@pytest.fixture(scope="module")
+def live_session(browser: Browser, app_url: str) -> Iterator[LiveSession]:
+    page = new_tab(browser)
+    page.add_init_script(LATENCY_WATCH_JS)
+    app = StreamlitPage(page)  # the browser's own mouse: a point an input event
+    started = time.perf_counter()
+    app.open(app_url)
+    live = page.locator("[data-live-digit]")
+    expect(live).to_be_visible(timeout=RUN_TIMEOUT_MS)  # the weights are in
+    load_s = time.perf_counter() - started
+    replays = []
+    for digit in pendigits_sample(PER_CLASS):
+        strokes = canvas_strokes(digit)
+        for stroke in strokes[:-1]:
+            app.stroke(stroke)  # the app's runs go on while the next stroke is drawn
+        app.draw_stroke(strokes[-1])
+        page.wait_for_function(ANSWERED_LAST_MOVE_JS, timeout=5_000)
+        shown = live.get_attribute("data-live-digit") or ""
+        sent = app.messages_sent()
+        app.lift_pen()
+        app.wait_until_settled(sent)
+        page.mouse.move(0, 0)  # off the canvas: its hover toolbar covers widgets above it
+        replays.append(LiveReplay(digit.label, shown, server_answer(app.read_metric("Prediction"))))
+        clear_button(app).dispatch_event("click")
+        app.wait_for_blank()
+    latencies = page.evaluate("window.__live.latencies")
+    yield LiveSession(replays, [float(ms) for ms in latencies], load_s)
+    page.context.close()
+
+
+def test_a_live_answer_shows_before_the_pen_lifts(live_session: LiveSession) -> None:
+    replays = live_session.replays
+    shown = [r for r in replays if r.live != ""]
+    print(
+        f"\nlive answer ready {live_session.load_s:.1f} s after opening the page; "
+        f"shown for {len(shown)} of {len(replays)} digits before the last pen-up"
+    )
+    assert len(shown) >= SHOWN_AT_LEAST * len(replays), replays
+
+
+def test_the_live_answer_agrees_with_the_server(live_session: LiveSession) -> None:
+    shown = [r for r in live_session.replays if r.live != ""]
+    differ = [r for r in shown if r.live != r.server]
+    print(f"\nlive and server answers agree for {len(shown) - len(differ)} of {len(shown)}")
+    for r in differ:
+        print(f"  a {r.label}: live {r.live!r}, server {r.server!r}")
+    assert shown and len(shown) - len(differ) >= AGREES_AT_LEAST * len(shown), differ
+
+
+def test_the_live_answer_follows_every_pen_move(live_session: LiveSession) -> None:
+    """Every pen move is answered (no move waits past two seconds for a frame)."""
+    latencies = live_session.latencies_ms
+    assert len(latencies) >= 10 * len(live_session.replays), "too few pen moves were answered"
+    assert max(latencies) < 2_000, f"a pen move waited {max(latencies):.0f} ms"
+
+
+@pytest.mark.bench
+def test_the_live_answer_updates_within_50_ms_of_a_pen_move(live_session: LiveSession) -> None:
+    latencies = sorted(live_session.latencies_ms)
+    median = statistics.median(latencies)
+    worst = latencies[int(0.95 * (len(latencies) - 1))]
+    print(f"\npen move -> live answer: median {median:.1f} ms, 95th percentile {worst:.1f} ms")
+    assert median <= MEDIAN_LATENCY_MS
