@@ -112,7 +112,7 @@ def trained_once(tmp_path_factory: pytest.TempPathFactory, mnist) -> TrainedOnce
 # --dist loadfile --no-loadscope-reorder). A long file handed out last would keep one worker
 # busy long after the other has finished, so the longest file goes first, then every file
 # with a test marked slow, then the rest, each group in its usual order.
-LONGEST_FILE = "tests/e2e/test_replay.py"
+LONGEST_FILE = "tests/e2e/test_live_answer.py"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,6 +1,7 @@
 """Real handwriting on the canvas: pen-written digits by held-out writers, replayed stroke by
-stroke in a browser tab. Shared by test_replay.py (how many the app reads right, and its
-memory over them) and test_latency.py (how long each first stroke waits for its answer).
+stroke in a browser tab. Shared by test_live_answer.py (the live and the server's answers,
+and the server's memory over them) and test_latency.py (how long each first stroke waits
+for its answer).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 Clear, the model selector, the Evaluate page, and the sidebar's Retrain panel.
 
 The tests share the session's DigitLab server; each opens its own tab, so its own session.
-The replay of real handwriting (accuracy, latency) is in test_replay.py.
+Real handwriting replayed (accuracy, memory): test_live_answer.py; latency: test_latency.py.
 """
 
 from __future__ import annotations

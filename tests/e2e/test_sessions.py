@@ -1,6 +1,6 @@
 """Several people on one server: drawing while another trains, a queue of jobs, restarts.
 
-The server's memory over many drawings is checked in test_replay.py, over its 100 digits.
+The server's memory over many drawings is checked in test_live_answer.py.
 
 Each test opens its own browser contexts, so each tab is a separate Streamlit session.
 """
