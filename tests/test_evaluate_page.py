@@ -52,6 +52,26 @@ def test_the_evaluate_page_shows_a_classifier(mnist):
     assert sum("true" in markdown.value for markdown in app.markdown) == 25  # all wrong
 
 
+def test_the_evaluate_page_shows_each_way_of_writing_and_the_worst_ones_misreads(mnist):
+    from digitlab.data import devices, styles
+
+    app = open_page(new_app("digitnet"), "evaluate")  # shipped with its per-style figures
+    assert not app.exception
+    tables = {t.value.columns[0]: t.value for t in app.dataframe}
+    by_style, by_device = tables["style"], tables["device"]
+    assert list(by_style["style"]) == [s.name for s in styles.MADE]
+    assert len(by_device) == len(devices.DEVICES) + 1  # and the digits as written
+    assert {"right", "refused", "misread most as"} <= set(by_style.columns)
+    assert by_style["right"].between(0, 1).all() and by_style["refused"].between(0, 1).all()
+    worst = by_style.loc[by_style["right"].idxmin(), "style"]
+    assert any(f"Read worst: {worst}." in caption.value for caption in app.caption)
+    # Its gallery (up to 24 of its digits not read right) after the pen digits' misreads.
+    misread = evaluate_run(store.shipped_run("digitnet")).summary["handwriting"]["misread"]
+    galleries = [i for i in app.image if any("→" in caption for caption in i.captions)]
+    assert 0 < len(galleries) - len(misread) <= 24
+    assert not [b for b in app.button if b.key and b.key.startswith("measure_styles")]
+
+
 def test_the_evaluate_page_shows_the_regression_model(mnist):
     app = open_page(new_app("regression"), "evaluate")
     assert not app.exception

@@ -27,10 +27,11 @@ from digitlab.zoo.registry import CLASSIFICATION, DEFAULT_MODEL
 from helpers import metric, new_app, run_cli
 
 # Floors a little below what the shipped default measured (see the README's Real handwriting).
-HELD_OUT_ACCURACY_FLOOR = 0.985
-PAPER_ACCURACY_FLOOR = 0.985
+HELD_OUT_ACCURACY_FLOOR = 0.985  # measured 0.988
+PAPER_ACCURACY_FLOOR = 0.985  # measured 0.988
 DIGIT_ABSTENTION_CEILING = 0.012  # measured 0.004; the issue allows 0.015
-NOT_DIGIT_ABSTENTION_FLOOR = 0.95  # measured 0.99; the issue asks 0.80 of letters
+NOT_DIGIT_ABSTENTION_FLOOR = 0.97  # measured 0.986 (lines, dots, ticks, crosses included)
+KIND_ABSTENTION_FLOOR = 0.85  # of each of a line, a dot, a tick, a cross, an "a": 0.93-1
 
 
 def test_the_writer_groups_are_disjoint_and_cover_every_writer():
@@ -71,6 +72,21 @@ def test_not_digit_drawings_are_repeatable_and_of_every_kind():
     for drawing in first:
         canvas = rasterize(drawing)
         assert canvas.shape == (280, 280, 4) and canvas[..., 3].max() == 255
+
+
+def test_lone_lines_dots_ticks_and_crosses_are_among_the_not_digits():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        (stroke,) = notdigits.line(rng).strokes
+        dx, dy = np.abs(stroke[-1] - stroke[0])
+        assert np.degrees(np.arctan2(dy, dx)) < 75  # never near-vertical: that is a 1
+    # A tap of the pen: the app scales its disk up to fill the box, ink to the middle.
+    (dot,) = handdrawn.as_canvas_drawings([notdigits.dot()]).images
+    assert dot[10:18, 10:18].min() == 255 and dot.mean() > 60
+    assert {"tick", "cross"} <= set(notdigits.shape_names())
+    drawings = notdigits.synthetic(400, handdrawn.writer_digits("train")[:50], seed=0)
+    taps = [d for d in drawings if len(d.strokes) == 1 and len(d.strokes[0]) == 1]
+    assert len(taps) >= 3
 
 
 def test_a_drawings_cache_is_written_once_and_read_back(tmp_path, monkeypatch):
@@ -183,6 +199,21 @@ def test_the_default_model_abstains_on_drawings_that_are_not_digits(default_pred
     logits = _logits(default_predictor, negatives.images)
     rate = abstention.abstains(logits, default_predictor.abstain_below).mean()
     assert rate >= NOT_DIGIT_ABSTENTION_FLOOR
+
+
+def test_the_default_model_refuses_a_lone_line_a_dot_a_tick_a_cross_and_an_a(default_predictor):
+    rng = np.random.default_rng(2026)  # none of the generator's seeds: drawings never seen
+    kinds = {
+        "a": [notdigits.letter("a", rng) for _ in range(30)],
+        "line": [notdigits.line(rng) for _ in range(30)],
+        "dot": [notdigits.dot()],
+        "tick": [notdigits.shape("tick", rng) for _ in range(30)],
+        "cross": [notdigits.shape("cross", rng) for _ in range(30)],
+    }
+    for kind, drawings in kinds.items():
+        logits = _logits(default_predictor, handdrawn.as_canvas_drawings(drawings).images)
+        refused = abstention.abstains(logits, default_predictor.abstain_below).mean()
+        assert refused >= KIND_ABSTENTION_FLOOR, (kind, refused)
 
 
 def test_predict_json_says_why_it_abstains(tmp_path, private_store):

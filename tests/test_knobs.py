@@ -156,7 +156,15 @@ def test_width_scales_every_hidden_layer_and_leaves_older_cache_keys_alone():
 
     # A run stored before the width existed hashed every other field: its key is unchanged.
     # the fields added since runs were first stored
-    older = {"width", "fine_tune", "arch", "labels", *AUGMENT_STRENGTHS}
+    older = {
+        "width",
+        "fine_tune",
+        "arch",
+        "labels",
+        "pen_styles",
+        "pen_devices",
+        *AUGMENT_STRENGTHS,
+    }
     before_width = {k: v for k, v in config().to_dict().items() if k not in older}
     canonical = json.dumps(before_width, sort_keys=True, separators=(",", ":"))
     assert config().key() == hashlib.sha256(canonical.encode()).hexdigest()[:16]

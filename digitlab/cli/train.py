@@ -92,6 +92,16 @@ class _TerminalProgress:
         sys.stderr.flush()
 
 
+def _shipped_evaluation(run, evaluation: dict) -> dict:
+    """The evaluation a shipped model carries: with a classifier that learnt to abstain,
+    its per-style figures too (the Evaluate page shows them without measuring)."""
+    if not run.config.not_digits:
+        return evaluation
+    from digitlab.analysis import styles
+
+    return {**evaluation, styles.STYLES: styles.run_report(run)}
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train (or find the cached run), optionally ship it, and print the summary."""
     config = config_from_args(args)  # a bad spec or setting stops here, before TensorFlow
@@ -102,7 +112,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.ship and result.run is not None:
         from digitlab.analysis.evaluate import evaluate_run
 
-        store.ship(result.run, evaluate_run(result.run).to_json())
+        store.ship(result.run, _shipped_evaluation(result.run, evaluate_run(result.run).to_json()))
     summary = {
         "model": config.model,
         "status": result.status,

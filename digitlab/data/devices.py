@@ -8,15 +8,19 @@ pen's width, the margin), so a drop in accuracy names its cause.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from digitlab.data import handdrawn
+from digitlab.data import handdrawn, notdigits
 from digitlab.data.pendigits import PenDigit
 
 GENERATION = 1  # bump when a variant changes, so cached sets are built again
+TRAINING_SEED = 1  # the training extras' own draw of devices (and of their not-digits)
+TRAINING_NOT_DIGITS = 4_000
 _Points = Callable[[np.ndarray, float, np.random.Generator], np.ndarray]
 
 
@@ -110,3 +114,30 @@ def device_drawings(group: str = "test", seed: int = 0) -> dict[str, handdrawn.D
         )
         for device in DEVICES
     }
+
+
+def on_random_devices(drawings: list[PenDigit], rng: np.random.Generator) -> handdrawn.Drawings:
+    """Each drawing as one device, picked at random, delivers it (grouped by device)."""
+    picked = rng.integers(len(DEVICES), size=len(drawings))
+    parts = []
+    for index, device in enumerate(DEVICES):
+        varied = [
+            on_device(device, d, rng) for d, p in zip(drawings, picked, strict=True) if p == index
+        ]
+        if varied:
+            parts.append(handdrawn.as_canvas_drawings(varied, **device.draw))
+    return functools.reduce(operator.add, parts)
+
+
+def training_devices(seed: int = TRAINING_SEED) -> handdrawn.Drawings:
+    """The TRAINING writers' digits, and not-digits made from them, each as a random device
+    delivers it: so a thick pen, a small digit or a coarse tablet is met in training, on
+    writers the figures never come from (cached)."""
+
+    def build() -> handdrawn.Drawings:
+        digits = handdrawn.writer_digits("train")
+        rng = np.random.default_rng([seed, len(DEVICES)])
+        not_digits = notdigits.synthetic(TRAINING_NOT_DIGITS, digits, seed=100 + seed)
+        return on_random_devices(digits, rng) + on_random_devices(not_digits, rng)
+
+    return handdrawn.cached_drawings(f"device-g{GENERATION}-train-extras-{seed}", build)

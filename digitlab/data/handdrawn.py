@@ -174,13 +174,21 @@ def not_digits(group: str) -> Drawings:
         count = NOT_DIGIT_COUNTS[group]
         return as_canvas_drawings(notdigits.synthetic(count, writer_digits(group), seed))
 
-    return cached_drawings(f"not-digits-{group}", build)
+    # v2: with lone lines, ticks, crosses and dots (only these sets are drawn again).
+    return cached_drawings(f"not-digits-v2-{group}", build)
 
 
-def training_extras(pen: bool, not_a_digit: bool, share: float = 1.0, seed: int = 0) -> Drawings:
+def training_extras(
+    pen: bool,
+    not_a_digit: bool,
+    share: float = 1.0,
+    seed: int = 0,
+    more: tuple[Drawings, ...] = (),
+) -> Drawings:
     """What a config adds to MNIST: the training writers' digits (as written and once
-    re-slanted) and the not-a-digit drawings; `share` of them, for runs on part of MNIST."""
-    parts = []
+    re-slanted), the not-a-digit drawings and `more` made elsewhere from the training writers
+    (the writing styles); `share` of them, for runs on part of MNIST."""
+    parts = list(more)
     if pen:
         parts += [pen_digits("train"), pen_digit_variants("train")]
     if not_a_digit:

@@ -99,11 +99,20 @@ _SHAPES: dict[str, list[list[tuple[float, float]]]] = {
             for t, a in zip(np.linspace(0.05, 1, 40), np.linspace(0, 4 * np.pi, 40), strict=True)
         ]
     ],
+    "tick": [[(0, 0.6), (0.35, 1), (1, 0)]],
+    "cross": [[(0.5, 0), (0.5, 1)], [(0, 0.5), (1, 0.5)]],
 }
+# A lone straight line is not a digit at any angle but near-vertical (that is a 1): it
+# leans at most this far from level, before the hand's own slant and rotation.
+LINE_MAX_TILT = 40.0
 
 
 def letter_names() -> str:
     return LETTERS
+
+
+def shape_names() -> list[str]:
+    return list(_SHAPES)
 
 
 def _as_strokes(template: list[list[tuple[float, float]]]) -> list[np.ndarray]:
@@ -150,6 +159,23 @@ def shape(name: str, rng: np.random.Generator) -> PenDigit:
     return PenDigit(NOT_A_DIGIT, -1, tuple(distort(_as_strokes(_SHAPES[name]), rng)))
 
 
+def line(rng: np.random.Generator) -> PenDigit:
+    """A single straight stroke, level or tilted up to LINE_MAX_TILT degrees either way."""
+    tilt = np.radians(rng.uniform(-LINE_MAX_TILT, LINE_MAX_TILT))
+    end = (0.5 + 0.5 * np.cos(tilt), 0.5 - 0.5 * np.sin(tilt))
+    start = (1 - end[0], 1 - end[1])
+    stroke = _as_strokes([[start, end]])
+    if rng.random() < 0.5:  # drawn either way
+        stroke = [stroke[0][::-1]]
+    return PenDigit(NOT_A_DIGIT, -1, tuple(distort(stroke, rng)))
+
+
+def dot() -> PenDigit:
+    """A tap of the pen: one point, which the canvas draws as a disk the pen's width (and
+    the app then scales up to fill its box, as it does any ink)."""
+    return PenDigit(NOT_A_DIGIT, -1, (np.zeros((1, 2), np.float32),))
+
+
 def scribble(rng: np.random.Generator) -> PenDigit:
     """A random smooth path: a few control points joined by a jittery spline-like walk."""
     controls = rng.uniform(0, 1, (int(rng.integers(6, 14)), 2))
@@ -189,7 +215,8 @@ def pair(left: PenDigit, right: PenDigit, rng: np.random.Generator) -> PenDigit:
 
 
 def synthetic(count: int, digits: list[PenDigit], seed: int) -> list[PenDigit]:
-    """`count` not-a-digit drawings: 60% letters, 20% scribbles and shapes, 20% digit pairs.
+    """`count` not-a-digit drawings: 60% letters, 20% scribbles, lines and shapes (a tick, a
+    cross, a dot...), 20% digit pairs.
 
     `digits` supplies the pairs; pass digits of training writers only."""
     rng = np.random.default_rng(seed)
@@ -200,8 +227,12 @@ def synthetic(count: int, digits: list[PenDigit], seed: int) -> list[PenDigit]:
         if kind < 3:
             drawings.append(letter(names[(i // 5 * 3 + kind) % len(names)], rng))
         elif kind == 3:
-            pick = rng.integers(len(shapes) + 2)
-            drawings.append(shape(shapes[pick], rng) if pick < len(shapes) else scribble(rng))
+            # A scribble and a lone line twice as often as any one shape, and a dot.
+            pick = rng.integers(len(shapes) + 5) - len(shapes)
+            if pick < 0:
+                drawings.append(shape(shapes[pick], rng))
+            else:
+                drawings.append((scribble, scribble, line, line, lambda _: dot())[pick](rng))
         else:
             a, b = rng.integers(len(digits), size=2)
             drawings.append(pair(digits[a], digits[b], rng))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digitlab.data import handdrawn
+from digitlab.data import handdrawn, notdigits
 from digitlab.data.pendigits import PenDigit
 from digitlab.data.style_edits import (
     as_written,
@@ -44,6 +44,9 @@ from digitlab.data.style_edits import (
 )
 
 GENERATION = 1  # bump when an edit changes, so cached style sets are built again
+# The training extras are made with their own seed: another draw of each edit's variation
+# than the test set's (which comes from other writers anyway).
+TRAINING_SEED = 1
 Edit = Callable[[PenDigit, np.random.Generator], "PenDigit | None"]
 
 
@@ -124,3 +127,22 @@ def style_drawings(
         for style in MADE
         if names is None or style.name in names
     }
+
+
+def training_styles(seed: int = TRAINING_SEED) -> handdrawn.Drawings:
+    """Every made style from the TRAINING writers only, each digit twice: as edited, and
+    re-slanted and wobbled as another hand might write it (as handdrawn's pen variants), so
+    the model meets each style in more than the training writers' seventeen hands (cached).
+    """
+
+    def build() -> handdrawn.Drawings:
+        digits = handdrawn.writer_digits("train")
+        rng = np.random.default_rng([seed, len(STYLES)])
+        edited = [d for style in MADE for d in styled(style, digits, seed)]
+        slanted = [
+            PenDigit(d.label, d.writer, tuple(notdigits.distort(list(d.strokes), rng)), d.index)
+            for d in edited
+        ]
+        return handdrawn.as_canvas_drawings(edited + slanted)
+
+    return handdrawn.cached_drawings(f"style-g{GENERATION}-train-extras-{seed}", build)

@@ -3,8 +3,9 @@
 A model trained with not-a-digit drawings aimed at flat probabilities (outlier exposure,
 Hendrycks et al. 2019) is unsure on what isn't a digit. It abstains when its top
 probability at temperature 1 is below a threshold. The threshold is chosen on the TUNE
-writers' digits (handdrawn.TUNE_WRITERS), so that about ABSTAIN_ON_DIGITS of real digits
-abstain; every figure reported comes from other data. The temperature slider reshapes the
+writers' digits (handdrawn.TUNE_WRITERS), as written, in each writing style and as each
+device delivers them, so that at most ABSTAIN_ON_DIGITS of each of those sets abstain;
+every figure reported comes from other data. The temperature slider reshapes the
 probabilities shown, never this decision.
 """
 
@@ -30,6 +31,14 @@ def top_probabilities(logits: np.ndarray) -> np.ndarray:
 def choose_threshold(digit_logits: np.ndarray, rate: float = ABSTAIN_ON_DIGITS) -> float:
     """The top-probability threshold below which `rate` of these digits fall."""
     return float(np.quantile(top_probabilities(digit_logits), rate))
+
+
+def choose_threshold_for_each(
+    digit_logits: dict[str, np.ndarray], rate: float = ABSTAIN_ON_DIGITS
+) -> float:
+    """The threshold below which at most `rate` of the digits of EACH set fall (a style, a
+    device...): the lowest of their thresholds, so no one way of writing is refused more."""
+    return min(choose_threshold(logits, rate) for logits in digit_logits.values())
 
 
 def abstains(logits: np.ndarray, threshold: float | None) -> np.ndarray:

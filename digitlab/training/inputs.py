@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from digitlab.data import handdrawn
+from digitlab.data import devices, handdrawn, styles
 from digitlab.data import mnist as data
 from digitlab.data.augment import augment_batches
 from digitlab.data.batch import model_batch
@@ -27,15 +27,25 @@ def loss_labels(y: np.ndarray, config: TrainConfig) -> np.ndarray:
     return y.astype(np.int32)
 
 
-def training_data(split: data.Split, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST's training images plus what the config adds (handdrawn.training_extras), in
-    proportion to the share of MNIST it trains on."""
-    extras = handdrawn.training_extras(
+def extras_for(config: TrainConfig) -> handdrawn.Drawings:
+    """The drawings the config adds to MNIST, in proportion to the share of MNIST it trains
+    on: all of them from the training writers (or synthetic), none from the writers that
+    choose the threshold or are held out for the figures."""
+    return handdrawn.training_extras(
         config.pen_digits,
         config.not_digits,
         share=config.train_samples / MNIST_TRAIN_SIZE,
         seed=config.seed,
+        more=(
+            *((styles.training_styles(),) if config.pen_styles else ()),
+            *((devices.training_devices(),) if config.pen_devices else ()),
+        ),
     )
+
+
+def training_data(split: data.Split, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's training images plus what the config adds (extras_for)."""
+    extras = extras_for(config)
     if not len(extras):
         return split.x_train, split.y_train
     size = config.model_spec.input_size

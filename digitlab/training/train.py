@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from digitlab import store
-from digitlab.data import handdrawn
+from digitlab.data import devices, handdrawn, styles
 from digitlab.data import mnist as data
 from digitlab.data.batch import model_batch
 from digitlab.inference import abstention
@@ -64,14 +64,25 @@ def distribution_strategy() -> tf.distribute.Strategy:
     return tf.distribute.get_strategy()
 
 
+def tuning_sets() -> dict[str, handdrawn.Drawings]:
+    """The tuning writers' digits the threshold must hold for: as written and re-slanted
+    (1,500 digits), in every writing style and as every device delivers them."""
+    return {
+        "as written": handdrawn.pen_digits("tune") + handdrawn.pen_digit_variants("tune"),
+        **styles.style_drawings("tune"),
+        **devices.device_drawings("tune"),
+    }
+
+
 def abstention_threshold(model: keras.Model, config: TrainConfig) -> dict[str, float]:
-    """A not-digits model's threshold, chosen on the tuning writers' digits (as written
-    and re-slanted: 1,500 digits, so the quantile rests on more than a handful)."""
+    """A not-digits model's threshold, chosen on the tuning writers' digits so that it holds
+    for each way of writing them and each device, not only for digits as written."""
     size = config.model_spec.input_size
-    tune = handdrawn.pen_digits("tune") + handdrawn.pen_digit_variants("tune")
-    images = model_batch(tune.images, size)
-    threshold = abstention.choose_threshold(model_outputs(model, images))
-    return {"abstain_below": threshold}
+    outputs = {
+        name: model_outputs(model, model_batch(drawings.images, size))
+        for name, drawings in tuning_sets().items()
+    }
+    return {"abstain_below": abstention.choose_threshold_for_each(outputs)}
 
 
 def _callbacks(config: TrainConfig, progress: ProgressCallback | None) -> list:

@@ -17,7 +17,7 @@ from digitlab.inference import ensemble
 from digitlab.store import Run, StoreError, curves
 from digitlab.ui import charts, state
 from digitlab.ui.explain import cached_evaluation
-from digitlab.ui.handwriting import show_handwriting
+from digitlab.ui.handwriting import show_handwriting, show_styles
 from digitlab.ui.widgets import run_selector, zoo_selector
 from digitlab.zoo.registry import CLASSIFICATION, ENSEMBLE
 
@@ -239,6 +239,7 @@ def render() -> None:
 
     if evaluation.task == CLASSIFICATION:
         show_handwriting(evaluation.summary.get(HANDWRITING))
+        show_styles(run)
 
     st.subheader("Training curves")
     if run.model == ENSEMBLE:

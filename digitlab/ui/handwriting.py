@@ -1,5 +1,6 @@
-"""The Evaluate page's "Real handwriting" section: held-out pen-written digits and
-drawings that aren't digits (the figures come from digitlab.analysis.handwriting)."""
+"""The Evaluate page's "Real handwriting" section: held-out pen-written digits, drawings
+that aren't digits, and the digits in other ways of writing them and from other devices
+(the figures come from digitlab.analysis.handwriting and digitlab.analysis.styles)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 
 import streamlit as st
 
-from digitlab.data import handdrawn
+from digitlab import store
+from digitlab.analysis import styles as style_figures
+from digitlab.data import handdrawn, styles
 from digitlab.ui import charts
 
 GALLERY_COLUMNS = 8
@@ -58,18 +61,74 @@ def show_breakdown(h: dict[str, Any]) -> None:
     confusions.dataframe(h["confusions"], hide_index=True)
 
 
+def _gallery(images, items: list[dict[str, Any]]) -> None:
+    """Digits in rows of GALLERY_COLUMNS, each captioned true -> answer (how sure)."""
+    for start in range(0, len(items), GALLERY_COLUMNS):
+        row = items[start : start + GALLERY_COLUMNS]
+        for column, item in zip(st.columns(GALLERY_COLUMNS), row, strict=False):
+            answer = "refused" if item["predicted"] is None else item["predicted"]
+            caption = f"{item['true']} → {answer} ({item['confidence']:.0%})"
+            column.image(charts.thumbnail(images[item["index"]]), caption=caption, width=84)
+
+
 def show_misread(h: dict[str, Any]) -> None:
     if not h["misread"]:
         st.info("It read every one of these digits right (or abstained).")
         return
-    images = handdrawn.pen_digits("test").images
     st.caption("Misread, most confident first: the true digit, what the model said, and how sure.")
-    shown = h["misread"]
-    for start in range(0, len(shown), GALLERY_COLUMNS):
-        row = shown[start : start + GALLERY_COLUMNS]
-        for column, item in zip(st.columns(GALLERY_COLUMNS), row, strict=False):
-            caption = f"{item['true']} → {item['predicted']} ({item['confidence']:.0%})"
-            column.image(charts.thumbnail(images[item["index"]]), caption=caption, width=84)
+    _gallery(handdrawn.pen_digits("test").images, h["misread"])
+
+
+def _table(rows: dict[str, dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [
+        {
+            kind: name,
+            "digits": row["count"],
+            "right": row["accuracy"],
+            "refused": row["abstained"],
+            "misread most as": "" if row["misread_as"] is None else str(row["misread_as"]),
+        }
+        for name, row in rows.items()
+    ]
+
+
+def show_styles(run: store.Run) -> None:
+    """Accuracy and refusals per way of writing and per device, and the misreads of the
+    style read worst; measured on request the first time (then kept with the run)."""
+    st.markdown("**Other ways of writing, other devices**")
+    report = style_figures.cached_report(run)
+    if report is None:
+        st.caption(
+            "The same held-out digits rewritten as other people write them (a slashed 0, a "
+            "crossed 7...) and as other devices deliver them: not measured for this run yet."
+        )
+        if not st.button("Measure them", key=f"measure_styles_{run.model}_{run.id}"):
+            return
+        try:
+            with st.spinner("Measuring (drawing the sets takes a minute the first time)..."):
+                report = style_figures.run_report(run)
+        except handdrawn.NoPenDigits as error:
+            st.info(str(error))
+            return
+    st.caption(
+        "The held-out writers' digits rewritten as other people write them (their own "
+        "strokes, edited) and as other devices deliver them. A refusal counts as wrong."
+    )
+    percent = st.column_config.NumberColumn(format="percent")
+    columns = {"right": percent, "refused": percent}
+    by_style, by_device = st.columns(2, gap="large")
+    by_style.dataframe(_table(report["styles"], "style"), hide_index=True, column_config=columns)
+    by_device.dataframe(_table(report["devices"], "device"), hide_index=True, column_config=columns)
+    worst = report["worst"]
+    if not worst["misread"]:
+        st.caption(f"It read every digit of every style right, {worst['style']} included.")
+        return
+    st.caption(
+        f"Read worst: {worst['style']}. Its digits not read right: answered wrong, most "
+        "confident first, then refused."
+    )
+    drawings = styles.style_drawings("test", report["seed"], names=(worst["style"],))
+    _gallery(drawings[worst["style"]].images, worst["misread"])
 
 
 def show_handwriting(report: dict[str, Any] | None) -> None:

@@ -22,6 +22,7 @@ from digitlab.ui.state import SAMPLE_CHOSEN_KEY, sample_button_key
 CHOOSE_MESSAGE = "Choose a sample digit: click one, or Tab to it and press Enter."
 THUMBNAIL_PX = 48
 SHOWN_PX = CANVAS_SIZE // 2
+STYLED_CELL_PX = 104  # wide enough for "1 flag and base" on two lines
 
 
 def _on_paper(image: np.ndarray, size: int) -> np.ndarray:
@@ -48,6 +49,25 @@ def _choose(index: int) -> None:
     st.session_state[SAMPLE_CHOSEN_KEY] = index
 
 
+def _row(items: list[tuple[int, tuple[samples.Sample, str]]], chosen: int | None, width: int):
+    """Samples side by side, each its picture over its button: the digit, or for a styled
+    one its style ("0 slashed")."""
+    # Wraps to as many rows as the column needs, on a phone too (columns would stack).
+    with st.container(horizontal=True, gap="small"):
+        for index, (sample, thumbnail) in items:
+            with st.container(width=width, gap=None):
+                st.html(thumbnail)
+                st.button(
+                    sample.style or str(sample.label),
+                    key=sample_button_key(index),
+                    on_click=_choose,
+                    args=(index,),
+                    type="primary" if index == chosen else "secondary",
+                    help=f"Send sample {index + 1}, {sample.name}, to the model",
+                    width="stretch",
+                )
+
+
 def sample_image() -> tuple[np.ndarray | None, str]:
     """Show the gallery; return the chosen sample as the canvas would (RGBA), or None with
     what the answer should say."""
@@ -63,20 +83,10 @@ def sample_image() -> tuple[np.ndarray | None, str]:
         sample = gallery[chosen]
         st.image(_on_paper(sample.image, SHOWN_PX), width=SHOWN_PX)
         st.caption(f"Sample {chosen + 1}: {sample.name}.")
-    # Wraps to as many rows as the column needs, on a phone too (columns would stack).
-    with st.container(horizontal=True, gap="small"):
-        for index, (sample, thumbnail) in enumerate(zip(gallery, _thumbnails(), strict=True)):
-            with st.container(width=THUMBNAIL_PX + 8, gap=None):
-                st.html(thumbnail)
-                st.button(
-                    str(sample.label),
-                    key=sample_button_key(index),
-                    on_click=_choose,
-                    args=(index,),
-                    type="primary" if index == chosen else "secondary",
-                    help=f"Send sample {index + 1}, {sample.name}, to the model",
-                    width="stretch",
-                )
+    thumbnails = list(enumerate(zip(gallery, _thumbnails(), strict=True)))
+    _row([item for item in thumbnails if not item[1][0].style], chosen, THUMBNAIL_PX + 8)
+    st.caption("Written other ways (the same writers' strokes, edited):")
+    _row([item for item in thumbnails if item[1][0].style], chosen, STYLED_CELL_PX)
     st.caption(samples.ATTRIBUTION)
     if chosen is None:
         return None, CHOOSE_MESSAGE

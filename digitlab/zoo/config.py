@@ -70,6 +70,8 @@ RANGES: dict[str, tuple[float, float]] = {
 # Fields added after runs were stored, with their defaults (see TrainConfig.key).
 _LATER_FIELDS: dict[str, Any] = {"width": 1.0, "fine_tune": "", "arch": ""}
 _LATER_FIELDS["labels"] = SPARSE  # the sparse/one-hot knob came later still
+_LATER_FIELDS["pen_styles"] = False  # and the writing styles and devices later again
+_LATER_FIELDS["pen_devices"] = False
 # The augmentation strengths, TrainConfig's aug_* fields (their defaults join _LATER_FIELDS
 # below the class): what a run records of its augmentation, and what the preview varies.
 AUGMENT_STRENGTHS = (
@@ -112,6 +114,10 @@ class TrainConfig:
     pen_digits: bool = False  # also train on real pen-written digits (the training writers)
     not_digits: bool = False  # classifiers: also train on letters, scribbles and digit pairs
     # aimed at flat probabilities, and learn when to abstain ("that isn't a digit")
+    pen_styles: bool = False  # also train on the training writers' digits rewritten in the
+    # ways other people write them (a slashed 0, a flagged 1...: data/styles.py)
+    pen_devices: bool = False  # also train on the training writers' digits and not-digits
+    # as other devices deliver them (a thick pen, small in the box...: data/devices.py)
     momentum: float = 0.9  # SGD's momentum
     nesterov: bool = False  # SGD: Nesterov's look-ahead momentum
     l2: float = 0.0  # L2 weight decay on every Conv2D and Dense kernel
@@ -256,7 +262,8 @@ _LATER_FIELDS |= {
 # short memories (betas 0.7, 0.9) on a one-cycle schedule, batches of 256. Measured on a
 # 2-core CPU: "quick" (the sidebar's default), 2 clean epochs, 99.2% in ~12 s; "default"
 # (shipped), 3 epochs of digits distorted as people draw then 2 clean ones, with pen-written
-# digits and not-digits added, 99.4% in ~35 s and ~99% on held-out writers' pen digits;
+# digits (also in other writing styles and from other devices) and not-digits added, 99.4%
+# and ~99% on held-out writers' pen digits (~35 s before the styles and devices came in);
 # "long" trades minutes for the last tenths of a percent on MNIST.
 _FAST = {
     "batch_size": 256,
@@ -265,8 +272,9 @@ _FAST = {
     "beta_1": 0.7,
     "beta_2": 0.9,
 }
-# The shipped default also learns real pen-written digits and when to say "not a digit".
-_REAL = {**_FAST, "pen_digits": True, "not_digits": True}
+# The shipped default also learns real pen-written digits, the ways other people write them
+# and how other devices deliver them, and when to say "not a digit".
+_REAL = {**_FAST, "pen_digits": True, "not_digits": True, "pen_styles": True, "pen_devices": True}
 _RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "digitnet": {
         "default": {
