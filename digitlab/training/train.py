@@ -28,7 +28,7 @@ from digitlab.data import mnist as data
 from digitlab.data.batch import model_batch
 from digitlab.inference import abstention
 from digitlab.inference.metrics import model_outputs, score_on_test_set
-from digitlab.training import runlog
+from digitlab.training import batch_norm, runlog
 from digitlab.training.compile import compile_model
 from digitlab.training.inputs import augmented, loss_labels, training_data
 from digitlab.training.progress import (
@@ -267,6 +267,9 @@ def fit_model(
         compile_model(model, config, steps * config.epochs, steps)
     progress = ProgressCallback(config, steps, on_progress, should_stop)
     callbacks = _callbacks(config, progress) + (runlog.callbacks(logs) if logs else [])
+    statistics = batch_norm.BatchStatistics(model)  # measures nothing without batch norm
+    if validation is not None and statistics.norms:
+        callbacks.append(batch_norm.BeforeValidation(statistics, x, config.batch_size, config.seed))
     if validation is not None:
         # First, so the progress events, the history and TensorBoard all see its figures.
         task = config.model_spec.task
@@ -302,6 +305,9 @@ def fit_model(
     for callback in callbacks:
         if isinstance(callback, KeepBestEpoch) and not progress.stopped:
             callback.restore()
+    if not (progress.stopped or progress.diverged_at is not None):
+        # Batch norm's moving statistics trail the weights: measure them on the final ones.
+        statistics.recalibrate(x, config.batch_size, config.seed)
     batches = thin(progress.batch_rows)
     return Fitted(history, batches, progress.stopped, progress.diverged_at)
 
