@@ -243,7 +243,8 @@ def synthetic(count: int, digits: list[PenDigit], seed: int) -> list[PenDigit]:
 
 FONT_FOLDERS = ("/usr/share/fonts/truetype",)
 # Debian's handwriting fonts (fonts-dkg-handwriting, fonts-breip, fonts-femkeklaver,
-# fonts-rufscript, fonts-sjfonts): installed by .ci/run, optional elsewhere.
+# fonts-rufscript, fonts-sjfonts), for measuring only (`styles`, the README's font-letter
+# figure; no test needs them): `apt-get install` them; without them that figure is left out.
 # Breip draws outlines, not strokes: left out.
 HANDWRITING_FONTS = (
     "dkg.ttf",

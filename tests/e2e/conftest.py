@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Error, Playwright, expect, sync_playwright
 
-from .browser import StreamlitPage, is_tab_context, new_tab
+from .browser import StreamlitPage
 from .server import REPO_ROOT, streamlit_server
+from .tabs import is_tab_context, new_tab
 
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
 # expect() waits 5 s by default; `make test` runs two test files at once on 2 cores, where

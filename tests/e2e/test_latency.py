@@ -16,8 +16,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser
 
-from .browser import StreamlitPage, new_tab
+from .browser import StreamlitPage
 from .handwriting import Replay, canvas_strokes, echo_latency, pendigits_sample, replay, warm_up
+from .tabs import new_tab
 
 pytestmark = [pytest.mark.slow, pytest.mark.bench]  # 20 digits on two apps: a minute
 

@@ -19,9 +19,10 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import Browser, expect
 
-from .browser import RUN_TIMEOUT_MS, StreamlitPage, clear_button, new_tab
+from .browser import RUN_TIMEOUT_MS, StreamlitPage, clear_button
 from .handwriting import canvas_strokes, pendigits_sample
 from .server import resident_memory_mb
+from .tabs import new_tab
 
 pytestmark = pytest.mark.slow  # 30 digits drawn point by point with the mouse: a few minutes
 

@@ -14,7 +14,8 @@ from collections.abc import Iterator, Sequence
 import pytest
 from playwright.sync_api import Browser, CDPSession, Playwright, expect
 
-from .browser import BLANK, StreamlitPage, new_tab
+from .browser import BLANK, StreamlitPage
+from .tabs import new_tab
 
 PHONE = "Pixel 7"
 SCREEN_HEIGHT = 844  # the phone: 390 x 844

@@ -25,10 +25,10 @@ from .browser import (
     StreamlitPage,
     choose_model_to_train,
     clear_button,
-    new_tab,
     set_number,
 )
 from .server import REPO_ROOT, server_pid, streamlit_server
+from .tabs import new_tab
 
 APP_SCRIPT = REPO_ROOT / "streamlit_app.py"
 # A drawing session's answer while another session trains: the median under a second, and
