@@ -206,6 +206,14 @@ def render() -> None:
             )
         show_way_back(name)
 
+    # A pen-up reruns this fragment only: not the sidebar's forms or the settings above,
+    # which a drawing does not change (they rerun the whole page, and this with it).
+    st.fragment(answer_drawing)(run, runtime, temperature)
+
+
+def answer_drawing(run: store.Run, runtime: str, temperature: float) -> None:
+    """The drawing (or upload, or sample), its answer, and what follows it."""
+    spec = run.spec
     with drawing_row():  # on a phone: the canvas, then the answer, then the input
         canvas_column, input_column, result_column = st.columns([1.25, 0.9, 1.45], gap="medium")
     with canvas_column:
@@ -224,8 +232,6 @@ def render() -> None:
             drawing, nothing_message = drawing_canvas(), BLANK_MESSAGE
             st.button("Clear", on_click=clear_canvas, icon=":material/delete:", key="clear")
     prepared = preprocess(drawing) if drawing is not None else None
-    with input_column:
-        show_input(prepared.image if prepared else np.zeros((28, 28), np.float32), spec.input_size)
     outputs = None  # the model runs only on an input that isn't blank
     if prepared is None or prepared.blank:
         prediction = abstain(nothing_message)
@@ -240,6 +246,9 @@ def render() -> None:
     answered = None if outputs is None else Drawing(prepared.image, run, prediction, temperature)
     with result_column:
         show_prediction(prediction, spec.task)
+    with input_column:  # filled after the answer, which is what the person waits for
+        show_input(prepared.image if prepared else np.zeros((28, 28), np.float32), spec.input_size)
+    with result_column:
         if answered is not None:  # "Right" / "Wrong? Save it as …": save the drawing
             corrections.offer(answered, source == DRAW)
         belief.show(answered, outputs, runtime, from_canvas=source == DRAW)  # growth, and a table
