@@ -17,6 +17,7 @@ from digitlab.inference import ensemble
 from digitlab.inference.predict import interpret, load_predictor
 from digitlab.inference.softmax import softmax
 from digitlab.training import ensembles
+from digitlab.ui.draw import MEMBERS_KEY
 from digitlab.ui.state import INJECTED_IMAGE, MODEL_KEY
 from digitlab.zoo.registry import CLASSIFICATION, DEFAULT_MODEL, ENSEMBLE
 
@@ -145,6 +146,7 @@ def test_the_pages_show_the_members(made, monkeypatch):
     app = new_app(ENSEMBLE, drawn_seven())
     app.session_state["session_owner"] = "ensembler"  # a workspace would start from its own
     app.session_state[f"run_for_{ENSEMBLE}"] = run.id
+    app.session_state[MEMBERS_KEY] = True  # "Each member's answer" opened: its table is built
     app.run()
     assert not app.exception
     assert metric(app, "Prediction") == "7"
