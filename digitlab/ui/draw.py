@@ -114,8 +114,9 @@ def let_the_answer_show() -> None:
     """A short pause between the answer and what follows it (belief chart, buttons, tables).
 
     The browser lays out together whatever arrives together: sent in one go with the rest,
-    the answer waited for all of it (about 150 ms of the pen-up's wait on this machine). A
-    pause lets the answer go out and be drawn first; the server's CPU is free meanwhile.
+    the answer waited for all of it, 45-160 ms more from pen-up while this 2-core machine
+    was busy (load average 8-13; no difference when quiet). A pause lets the answer go
+    out and be drawn first; the server's CPU is free meanwhile.
     """
     time.sleep(ANSWER_FIRST_S)
 
