@@ -18,6 +18,7 @@ from digitlab.inference.browser_model import browser_model
 from digitlab.inference.predict import interpret, load_predictor
 from digitlab.inference.softmax import softmax
 from digitlab.training import ensembles
+from digitlab.ui.draw import MEMBERS_KEY
 from digitlab.ui.state import INJECTED_IMAGE, MODEL_KEY
 from digitlab.zoo.numpy_net import read_steps
 from digitlab.zoo.registry import CLASSIFICATION, DEFAULT_MODEL, ENSEMBLE
@@ -157,6 +158,7 @@ def test_the_pages_show_the_members(made, monkeypatch):
     app = new_app(ENSEMBLE, drawn_seven())
     app.session_state["session_owner"] = "ensembler"  # a workspace would start from its own
     app.session_state[f"run_for_{ENSEMBLE}"] = run.id
+    app.session_state[MEMBERS_KEY] = True  # "Each member's answer" opened: its table is built
     app.run()
     assert not app.exception
     assert metric(app, "Prediction") == "7"

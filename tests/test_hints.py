@@ -18,6 +18,7 @@ from digitlab.analysis.hints import (
     history_from_rows,
 )
 from digitlab.inference.softmax import softmax, softmax_steps
+from digitlab.ui.draw import SOFTMAX_KEY
 from digitlab.zoo.registry import CLASSIFICATION, REGRESSION
 
 from helpers import drawn_seven, new_app
@@ -107,6 +108,10 @@ def test_the_softmax_by_hand_gives_the_softmax(temperature):
 def test_the_draw_page_shows_the_softmax_worked_by_hand():
     app = new_app("mlp", drawn_seven()).run()
     assert not app.exception
+    expander = next(e for e in app.expander if e.label == "The softmax, worked by hand")
+    assert not expander.dataframe  # shut: its table is built only when it is opened
+    app.session_state[SOFTMAX_KEY] = True
+    app.run()
     expander = next(e for e in app.expander if e.label == "The softmax, worked by hand")
     table = expander.dataframe[0].value
     assert len(table) == 10 and table["probability"].sum() == pytest.approx(1.0)

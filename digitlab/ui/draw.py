@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 import numpy as np
 import streamlit as st
@@ -33,6 +34,9 @@ from digitlab.ui.widgets import run_selector, zoo_selector
 from digitlab.zoo.registry import ENSEMBLE, REGRESSION
 
 DRAW, UPLOAD, SAMPLES = "Draw", "Upload", "Samples"
+# The folded tables under the answer: open or shut, kept while the drawing changes.
+SOFTMAX_KEY, MEMBERS_KEY = "softmax_by_hand_open", "ensemble_members_open"
+ANSWER_FIRST_S = 0.03  # see let_the_answer_show
 
 
 def model_selector() -> str:
@@ -106,6 +110,17 @@ def show_way_back(model: str) -> None:
     )
 
 
+def let_the_answer_show() -> None:
+    """A short pause between the answer and what follows it (belief chart, buttons, tables).
+
+    The browser lays out together whatever arrives together: sent in one go with the rest,
+    the answer waited for all of it, 45-160 ms more from pen-up while this 2-core machine
+    was busy (load average 8-13; no difference when quiet). A pause lets the answer go
+    out and be drawn first; the server's CPU is free meanwhile.
+    """
+    time.sleep(ANSWER_FIRST_S)
+
+
 def show_input(image28: np.ndarray, input_size: int) -> None:
     shown = model_batch(image28, input_size)[0, ..., 0]
     st.image(charts.enlarged_pixels(shown, scale=224 // input_size), width=224)
@@ -145,8 +160,20 @@ def show_prediction(prediction: Prediction, task: str) -> None:
     )
 
 
+def folded(label: str, key: str):
+    """An expander whose content is built only while it is open, or None while it is shut.
+
+    A table in a shut expander is still sent and laid out in the browser at every pen-up,
+    in the same go as the answer above it, which then waited for it.
+    """
+    expander = st.expander(label, key=key, on_change="rerun")
+    return expander if expander.open else None
+
+
 def show_softmax_by_hand(outputs: np.ndarray, temperature: float) -> None:
-    with st.expander("The softmax, worked by hand"):
+    if (expander := folded("The softmax, worked by hand", SOFTMAX_KEY)) is None:
+        return
+    with expander:
         steps = softmax_steps(outputs, temperature)
         st.dataframe(
             steps,
@@ -172,7 +199,9 @@ def show_members(run: store.Run, member_logits: np.ndarray, temperature: float) 
         f"{voted['agree']} of {voted['members']} members say {voted['label']}; their "
         f"probabilities for it run from {voted['lowest']:.1%} to {voted['highest']:.1%}."
     )
-    with st.expander("Each member's answer"):
+    if (expander := folded("Each member's answer", MEMBERS_KEY)) is None:
+        return
+    with expander:
         rows = [
             {"member": _member_name(member), "says": row["digit"], "confidence": row["confidence"]}
             for member, row in zip(ensemble.members(run), voted["each"], strict=True)
@@ -206,6 +235,14 @@ def render() -> None:
             )
         show_way_back(name)
 
+    # A pen-up reruns this fragment only: not the sidebar's forms or the settings above,
+    # which a drawing does not change (they rerun the whole page, and this with it).
+    st.fragment(answer_drawing)(run, runtime, temperature)
+
+
+def answer_drawing(run: store.Run, runtime: str, temperature: float) -> None:
+    """The drawing (or upload, or sample), its answer, and what follows it."""
+    spec = run.spec
     with drawing_row():  # on a phone: the canvas, then the answer, then the input
         canvas_column, input_column, result_column = st.columns([1.25, 0.9, 1.45], gap="medium")
     with canvas_column:
@@ -226,8 +263,6 @@ def render() -> None:
                 st.button("Clear", on_click=clear_canvas, icon=":material/delete:", key="clear")
                 live_answer.show(run, temperature, exported_file=runtime != KERAS)
     prepared = preprocess(drawing) if drawing is not None else None
-    with input_column:
-        show_input(prepared.image if prepared else np.zeros((28, 28), np.float32), spec.input_size)
     outputs = None  # the model runs only on an input that isn't blank
     if prepared is None or prepared.blank:
         prediction = abstain(nothing_message)
@@ -242,6 +277,10 @@ def render() -> None:
     answered = None if outputs is None else Drawing(prepared.image, run, prediction, temperature)
     with result_column:
         show_prediction(prediction, spec.task)
+    let_the_answer_show()
+    with input_column:  # filled after the answer, which is what the person waits for
+        show_input(prepared.image if prepared else np.zeros((28, 28), np.float32), spec.input_size)
+    with result_column:
         if answered is not None:  # "Right" / "Wrong? Save it as …": save the drawing
             corrections.offer(answered, source == DRAW)
         belief.show(answered, outputs, runtime, from_canvas=source == DRAW)  # growth, and a table

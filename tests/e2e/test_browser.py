@@ -1,5 +1,6 @@
-"""DigitLab's Draw page in a real browser: temperature, Clear and Undo, a stroke right after
-Clear, the model selector, the Evaluate page, and the sidebar's Retrain panel.
+"""DigitLab's Draw page in a real browser: temperature, Clear and Undo, the softmax worked by
+hand, a stroke right after Clear, the model selector, the Evaluate page, and the sidebar's
+Retrain panel.
 
 The tests share the session's DigitLab server; each opens its own tab, so its own session.
 Real handwriting replayed (accuracy, memory): test_live_answer.py; latency: test_latency.py.
@@ -113,6 +114,24 @@ def test_clear_empties_the_canvas_and_the_prediction(app: StreamlitPage) -> None
     app.click_and_wait(app.page.get_by_role("button", name=UNDO_LABEL, exact=True))
     assert app.ink_pixels() == pytest.approx(one_stroke, rel=0.02)  # redrawn, same ink
     assert app.prediction() != BLANK
+
+
+def test_the_softmax_by_hand_is_built_when_opened_and_follows_the_drawing(
+    app: StreamlitPage,
+) -> None:
+    """Shut, the expander holds no table (a pen-up does not wait for one); opened, its table
+    shows, and it stays open for the next stroke, which the drawing's fragment answers."""
+    app.draw(ONE)
+    expander = app.page.get_by_test_id("stExpander").filter(has_text="worked by hand")
+    table = expander.get_by_test_id("stDataFrame")
+    expect(table).to_have_count(0)
+    app.click_and_wait(expander.get_by_text("The softmax, worked by hand"))
+    expect(table).to_be_visible()
+    ink = app.ink_pixels()
+    app.canvas().scroll_into_view_if_needed()  # the click scrolled down to the expander
+    app.draw([[[60.0, 140.0], [220.0, 140.0]]])  # a stroke across the 1
+    assert app.ink_pixels() > ink and app.prediction() != BLANK
+    expect(table).to_be_visible()
 
 
 def test_a_stroke_right_after_clear_is_always_answered(app: StreamlitPage) -> None:

@@ -25,9 +25,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.bench]  # 20 digits on two apps: a m
 PER_CLASS = 2  # 20 digits, each drawn on the app and its first stroke on the echo app
 APP_LATENCY_BOUND_MS = 3000  # a sanity bound on the app's own median
 LATENCY_TARGET_MS = 100  # the goal: the app's median at most this much above the echo app's
+ANSWER_TARGET_MS = 300  # issue 22: the app's own median, pen-up to answer, on this machine
 # Asserted: the target plus a margin for the 2-core development machine, shared with other
-# work, where the excess measured +200 ms (load average 2-6) and +286 ms (load 5-9).
-LATENCY_LIMIT_MS = LATENCY_TARGET_MS + 400
+# work. With the drawing in a fragment and the answer sent first, the excess measured
+# +48 ms (load average 8-9; +310 ms before, in the same minutes).
+LATENCY_LIMIT_MS = LATENCY_TARGET_MS + 150
 
 
 def summary(latencies: list[float]) -> str:
@@ -59,9 +61,10 @@ def latencies(browser: Browser, app_url: str, echo_url: str) -> Iterator[list[Re
 def test_stroke_to_prediction_latency(latencies: list[Replay]) -> None:
     """Pen-up to new Prediction, timed in the page, for the app and the bare echo app.
 
-    The target (the app's median at most 100 ms above the echo app's) is printed with its
-    verdict; what is asserted is that target plus a margin that holds on a busy shared
-    2-core machine (LATENCY_LIMIT_MS), and a sanity bound on the app's own median.
+    The targets (the app's median at most 100 ms above the echo app's, and at most 300 ms
+    in all) are printed with their verdicts; what is asserted is the first plus a margin
+    that holds on a busy shared 2-core machine (LATENCY_LIMIT_MS), and a sanity bound on
+    the app's own median.
     """
     app_all = [r.latency_ms for r in latencies if r.latency_ms is not None]
     assert len(app_all) == len(latencies), "some digits' Prediction never changed"
@@ -77,6 +80,7 @@ def test_stroke_to_prediction_latency(latencies: list[Replay]) -> None:
     excess = statistics.median(app_paired) - statistics.median(echo_paired)
     paired_excess = statistics.median(app - echo for app, echo in pairs)
     verdict = "MET" if excess <= LATENCY_TARGET_MS else "NOT MET"
+    own_verdict = "MET" if statistics.median(app_all) <= ANSWER_TARGET_MS else "NOT MET"
     print(
         "\nStroke-to-prediction latency (pen-up to new Prediction text, timed in the page):\n"
         f"  app,  all {len(app_all)} digits:       {summary(app_all)}\n"
@@ -84,7 +88,8 @@ def test_stroke_to_prediction_latency(latencies: list[Replay]) -> None:
         f"  echo, the same {len(pairs)} strokes:    {summary(echo_paired)}\n"
         f"  app median - echo median = {excess:+.0f} ms "
         f"(median of per-digit differences {paired_excess:+.0f} ms); "
-        f"target <= {LATENCY_TARGET_MS} ms: {verdict}; limit {LATENCY_LIMIT_MS} ms"
+        f"target <= {LATENCY_TARGET_MS} ms: {verdict}; limit {LATENCY_LIMIT_MS} ms\n"
+        f"  app median target <= {ANSWER_TARGET_MS} ms: {own_verdict}"
     )
     assert statistics.median(app_all) < APP_LATENCY_BOUND_MS
     assert excess <= LATENCY_LIMIT_MS, (
