@@ -23,9 +23,9 @@ import numpy as np
 import tensorflow as tf
 
 from digitlab import store
-from digitlab.data import devices, handdrawn, styles
 from digitlab.data import mnist as data
 from digitlab.data.batch import model_batch
+from digitlab.data.tuning import tuning_sets
 from digitlab.inference import abstention
 from digitlab.inference.metrics import model_outputs, score_on_test_set
 from digitlab.training import batch_norm, runlog
@@ -62,16 +62,6 @@ def distribution_strategy() -> tf.distribute.Strategy:
     if len(tf.config.list_logical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
-
-
-def tuning_sets() -> dict[str, handdrawn.Drawings]:
-    """The tuning writers' digits the threshold must hold for: as written and re-slanted
-    (1,500 digits), in every writing style and as every device delivers them."""
-    return {
-        "as written": handdrawn.pen_digits("tune") + handdrawn.pen_digit_variants("tune"),
-        **styles.style_drawings("tune"),
-        **devices.device_drawings("tune"),
-    }
 
 
 def abstention_threshold(model: keras.Model, config: TrainConfig) -> dict[str, float]:
