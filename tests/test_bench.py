@@ -15,8 +15,8 @@ from digitlab.data.pendigits import default_pendigits_path
 ROOT = Path(__file__).resolve().parents[1]
 # The drawn sets the bench trains and measures on (handdrawn's cache names them so).
 CACHED_SETS = ("pen-train-alpha", "pen-train-variants-0", "not-digits-v2-train", "pen-tune-alpha",
-               "pen-tune-variants-0", "pen-test-alpha", "style-g1-train-extras-1",
-               "device-g1-train-extras-1", "style-g1-tune-0-slashed-0")  # fmt: skip
+               "pen-tune-variants-0", "pen-test-alpha", "style-g1-tune-0-slashed-0",
+               "device-g1-tune-thick-strokes-0")  # fmt: skip
 
 
 @pytest.mark.slow
