@@ -260,10 +260,10 @@ _LATER_FIELDS |= {
 # without further options). Tutorial models keep their tutorial's architecture with a short
 # recipe. digitnet trains fast (after github tuomaso/train_mnist_fast): Adam at 1e-2 with
 # short memories (betas 0.7, 0.9) on a one-cycle schedule, batches of 256. Measured on a
-# 2-core CPU: "quick" (the sidebar's default), 2 clean epochs, 99.2% in ~12 s; "default"
+# 2-core CPU: "quick" (the sidebar's default), 2 clean epochs, 99.2% in ~15 s; "default"
 # (shipped), 3 epochs of digits distorted as people draw then 2 clean ones, with pen-written
 # digits (also in other writing styles and from other devices) and not-digits added, 99.4%
-# and ~99% on held-out writers' pen digits (~35 s before the styles and devices came in);
+# and ~99% on held-out writers' pen digits (73 s here; ~35 s on a faster CPU before the styles);
 # "long" trades minutes for the last tenths of a percent on MNIST.
 _FAST = {
     "batch_size": 256,
