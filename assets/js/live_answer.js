@@ -16,7 +16,11 @@ import { interpret, loadModel, rawOutputs } from "./forward.js";
 
 // Module state outlives reruns and remounts: the module is evaluated once per page.
 const loadedModels = new Map(); // model version -> model: asked for once per version per page
-const MAX_ASKS_PER_VERSION = 3; // the server's answer lost that often: stay as today
+const MAX_ASKS_PER_VERSION = 5; // the server's answer lost that often: stay as today
+// An ask whose answer has not come by then is asked again: a run that carried the weights
+// can be cut short by the next one (a busy server's first seconds rerun several times), and
+// an idle page renders no more runs that would ask.
+const ASK_AGAIN_MS = 4000;
 const asks = new Map(); // model version -> how often this page asked for it
 let askNumber = 0;
 const views = new WeakMap(); // the component's element -> its view
@@ -203,6 +207,14 @@ function listen(view) {
   };
 }
 
+function askFor(version, setStateValue) {
+  if (loadedModels.has(version) || (asks.get(version) ?? 0) >= MAX_ASKS_PER_VERSION) return;
+  asks.set(version, (asks.get(version) ?? 0) + 1);
+  askNumber += 1;
+  setStateValue("missing", { version, ask: askNumber });
+  setTimeout(() => askFor(version, setStateValue), ASK_AGAIN_MS);
+}
+
 export default function ({ data, parentElement, setStateValue }) {
   const view = views.get(parentElement) ?? buildView(parentElement);
   view.data = data;
@@ -226,12 +238,10 @@ export default function ({ data, parentElement, setStateValue }) {
   view.model = loadedModels.get(data.version) ?? null;
   if (view.version !== data.version) view.outputs = null; // another model's outputs
   view.version = data.version;
-  if (!view.model && !data.model && (asks.get(data.version) ?? 0) < MAX_ASKS_PER_VERSION) {
+  if (!view.model && !data.model) {
     // A model this page has not had: ask for it. It comes with the next run, so the page's
     // first answer never waits for a megabyte of weights.
-    asks.set(data.version, (asks.get(data.version) ?? 0) + 1);
-    askNumber += 1;
-    setStateValue("missing", { version: data.version, ask: askNumber });
+    askFor(data.version, setStateValue);
   }
   view.root.hidden = view.model === null;
   view.fingerprint = null; // a new model or temperature: answer again at the next look
