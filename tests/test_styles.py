@@ -8,6 +8,8 @@ import pytest
 
 from digitlab.data import handdrawn, styles
 from digitlab.data.notdigits import NOT_A_DIGIT
+from digitlab.data.pendigits import PenDigit
+from digitlab.data.style_edits import nine_curled, nine_curved, nine_straight
 from digitlab.inference import abstention
 
 # Real digits of the tuning writers: enough of each kind, and quick to edit.
@@ -75,10 +77,17 @@ def test_ones_as_a_stick_with_a_flag_and_with_a_base():
         assert len(stick.strokes) == 1
         stem = stick.strokes[0]
         assert stem[0, 1] == stem[:, 1].max()  # starts at its top: no lead-in flag
+    flags = []
     for one in made("1 flag"):
         (stroke,) = one.strokes
         top = int(np.argmax(stroke[:, 1]))
         assert top > 0 and stroke[0, 0] < stroke[top, 0] and stroke[0, 1] < stroke[top, 1]
+        lead = stroke[top] - stroke[0]
+        flags.append((np.linalg.norm(lead) / np.ptp(stroke[:, 1]), np.degrees(np.arctan2(*lead))))
+    lengths, angles = np.array(flags).T  # angles from the vertical: 90 is a level flag
+    # Short ticks and flags longer than half the stem, as the pen data's own 1s write them.
+    assert lengths.min() < 0.35 and lengths.max() > 0.7
+    assert angles.min() > 5 and angles.max() < 65  # never a level bar: that is a 7's
     for one in made("1 flag and base"):
         stem, base = one.strokes
         assert np.ptp(base[:, 0]) > 3 * np.ptp(base[:, 1])  # level
@@ -102,6 +111,10 @@ def test_fours_open_and_closed():
     for four in made("4 closed"):
         arm, stem = four.strokes
         assert np.linalg.norm(arm[0] - stem[np.argmax(stem[:, 1])]) < 0.08 * height(four)
+        # The crossbar runs on across the stem: it ends right of it.
+        bar_end = arm[-1]
+        beside = stem[np.argmin(np.abs(stem[:, 1] - bar_end[1]))]
+        assert bar_end[0] > beside[0] + 0.05 * height(four)
     for four in made("4 open"):
         arm, stem = four.strokes
         assert np.linalg.norm(stem - arm[0], axis=1).min() > 0.05 * height(four)
@@ -116,6 +129,22 @@ def test_nines_tails_straight_curved_and_curled():
         assert curved.strokes[0][-1, 0] < straight.strokes[0][-1, 0]  # bowed further left
         end = curled.strokes[0]
         assert end[-1, 1] > end[:, 1].min() + 0.02 * size  # the curl turns back up
+
+
+def test_a_nine_whose_loop_bottom_is_level_keeps_its_loop_or_is_left_out():
+    """Begun at the top right, round over the top, down the left and back along a level
+    bottom, then the tail: the search for the tail must not run up into the loop and keep
+    only its top (a new tail on that draws a long s)."""
+    loop = [(300, 325), (285, 341), (262, 343), (241, 334), (229, 320), (231, 305), (245, 294),
+            (267, 292), (289, 294), (306, 297), (313, 291)]  # fmt: skip
+    tail = [(305, 274), (288, 248), (267, 220), (251, 196), (245, 180), (251, 169)]
+    nine = PenDigit(9, 0, (np.array(loop + tail, np.float32),))
+    for edit in (nine_straight, nine_curved, nine_curled):
+        edited = edit(nine, np.random.default_rng(0))
+        if edited is not None:
+            (stroke,) = edited.strokes
+            # the loop's bottom left, where the pen turned back along the bottom, is kept
+            assert np.linalg.norm(stroke - np.array([231, 305]), axis=1).min() < 2
 
 
 def test_a_looped_two_turns_once_more_round():
@@ -248,7 +277,8 @@ def test_no_held_out_or_tuning_writer_reaches_training(tmp_path, monkeypatch):
     assert len(styled) > 0 and set(np.unique(styled.writers)) <= set(handdrawn.TRAIN_WRITERS)
     pen = handdrawn.pen_digits("train")
     on_devices = devices.training_devices()
-    assert len(on_devices) == len(pen) + 20  # each digit and not-digit on one device
+    # each digit on TRAINING_COPIES devices, each not-digit on one
+    assert len(on_devices) == devices.TRAINING_COPIES * len(pen) + 20
     assert len(extras) == len(styled) + len(on_devices) + 2 * len(pen) + 50
     sources = real("train")[::80]
     slashed = next(s for s in styles.STYLES if s.name == "0 slashed")
@@ -269,9 +299,29 @@ def test_the_threshold_holds_for_every_set_it_is_chosen_on():
     assert abstention.abstains(unsure, alone).mean() > 0.05
 
 
+def test_sets_too_small_to_measure_one_percent_on_count_together():
+    rng = np.random.default_rng(1)
+
+    def digits(count, margin):
+        return rng.normal(0, 1, (count, 10)) + margin * np.eye(10)[rng.integers(10, size=count)]
+
+    big = digits(500, 8)
+    odd = digits(14, 8)
+    odd[0] = 0.0  # one drawing of fourteen the model is quite unsure of
+    others = [digits(60, 8) for _ in range(4)]
+    sets = {"big": big, "odd": odd, **{f"style {i}": s for i, s in enumerate(others)}}
+    threshold = abstention.choose_threshold_for_each(sets, 0.01)
+    # Alone, the fourteen would drag the threshold under their least sure drawing...
+    assert threshold > abstention.top_probabilities(odd).min()
+    # ... together with the other small sets they are held to 1% as one set.
+    pooled = np.concatenate([odd, *others])
+    assert abstention.abstains(pooled, threshold).mean() <= 0.01
+    assert abstention.abstains(big, threshold).mean() <= 0.01
+
+
 # Floors a little below what the shipped default measured on the styles it once refused or
 # misread most (README: The ways people write digits; before: 68%, 92%, 84% and 95%).
-STYLE_ACCURACY_FLOOR = 0.96  # measured 96.7% (4 closed) to 100%
+STYLE_ACCURACY_FLOOR = 0.965  # measured 97.5% (4 closed) to 100%
 STYLE_REFUSED_CEILING = 0.01
 
 
