@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 from digitlab.bench import QUICK_ENTRIES, TRAINING_ENTRIES
-from digitlab.data import handdrawn
+from digitlab.data import devices, handdrawn, notdigits, styles
 from digitlab.data.pendigits import default_pendigits_path
 
 ROOT = Path(__file__).resolve().parents[1]
 # The drawn sets the bench trains and measures on (handdrawn's cache names them so).
-CACHED_SETS = ("pen-train-alpha", "pen-train-variants-0", "not-digits-v2-train", "pen-tune-alpha",
-               "pen-tune-variants-0", "pen-test-alpha", "style-g1-tune-0-slashed-0",
-               "device-g1-tune-thick-strokes-0")  # fmt: skip
+CACHED_SETS = ("pen-train-alpha", "pen-train-variants-0", f"not-digits-v{notdigits.VERSION}-train",
+               "pen-tune-alpha", "pen-tune-variants-0", "pen-test-alpha",
+               f"style-g{styles.GENERATION}-tune-0-slashed-0",
+               f"device-g{devices.GENERATION}-tune-thick-strokes-0")  # fmt: skip
 
 
 @pytest.mark.slow

@@ -20,7 +20,8 @@ from digitlab.data.pendigits import PenDigit
 
 GENERATION = 1  # bump when a variant changes, so cached sets are built again
 TRAINING_SEED = 1  # the training extras' own draw of devices (and of their not-digits)
-TRAINING_NOT_DIGITS = 4_000
+TRAINING_NOT_DIGITS = 8_000
+TRAINING_COPIES = 2  # each training digit on this many devices, picked at random
 _Points = Callable[[np.ndarray, float, np.random.Generator], np.ndarray]
 
 
@@ -130,14 +131,16 @@ def on_random_devices(drawings: list[PenDigit], rng: np.random.Generator) -> han
 
 
 def training_devices(seed: int = TRAINING_SEED) -> handdrawn.Drawings:
-    """The TRAINING writers' digits, and not-digits made from them, each as a random device
-    delivers it: so a thick pen, a small digit or a coarse tablet is met in training, on
-    writers the figures never come from (cached)."""
+    """The TRAINING writers' digits, each as TRAINING_COPIES random devices deliver it, and
+    not-digits made from them, each on one: so a thick pen, a small digit or a coarse tablet
+    is met in training, on writers the figures never come from (cached)."""
 
     def build() -> handdrawn.Drawings:
         digits = handdrawn.writer_digits("train")
         rng = np.random.default_rng([seed, len(DEVICES)])
         not_digits = notdigits.synthetic(TRAINING_NOT_DIGITS, digits, seed=100 + seed)
-        return on_random_devices(digits, rng) + on_random_devices(not_digits, rng)
+        return on_random_devices(digits * TRAINING_COPIES, rng) + on_random_devices(not_digits, rng)
 
-    return handdrawn.cached_drawings(f"device-g{GENERATION}-train-extras-{seed}", build)
+    made = f"x{TRAINING_COPIES}-{TRAINING_NOT_DIGITS}v{notdigits.VERSION}"
+    name = f"device-g{GENERATION}-train-extras-{seed}-{made}"
+    return handdrawn.cached_drawings(name, build)

@@ -174,8 +174,7 @@ def not_digits(group: str) -> Drawings:
         count = NOT_DIGIT_COUNTS[group]
         return as_canvas_drawings(notdigits.synthetic(count, writer_digits(group), seed))
 
-    # v2: with lone lines, ticks, crosses and dots (only these sets are drawn again).
-    return cached_drawings(f"not-digits-v2-{group}", build)
+    return cached_drawings(f"not-digits-v{notdigits.VERSION}-{group}", build)
 
 
 def training_extras(

@@ -19,6 +19,9 @@ from PIL import Image, ImageDraw, ImageFont
 from digitlab.data.pendigits import PenDigit
 
 NOT_A_DIGIT = -1  # the label of a not-a-digit drawing
+# Bump when the drawings change, so sets made of them are drawn again. 2: lone lines, ticks,
+# crosses and dots; 3: second forms of some letters.
+VERSION = 3
 LETTERS = "ACEFHKMNPRUVWXacefhkmnpruvwx"
 
 
@@ -65,6 +68,30 @@ _TEMPLATES: dict[str, list[list[tuple[float, float]]]] = {
     "v": [[(0, 0.4), (0.5, 1), (1, 0.4)]],
     "w": [[(0, 0.4), (0.25, 1), (0.5, 0.55), (0.75, 1), (1, 0.4)]],
     "x": [[(0, 0.4), (1, 1)], [(1, 0.4), (0, 1)]],
+}
+
+# Second ways of writing some letters, picked half the time: a hand's letters differ more
+# than one slant of one form, and a letter met in one form only is refused in that form only.
+_ALSO: dict[str, list[list[tuple[float, float]]]] = {
+    # The print "a": a hook over the top into the stem, and the bowl against it.
+    "a": [
+        [*_arc(0.42, 0.58, 0.32, 0.18, 150, 0), (0.74, 0.6), (0.74, 1)],
+        [(0.74, 0.72), *_arc(0.42, 0.83, 0.32, 0.17, 70, 290), (0.74, 0.92)],
+    ],
+    # Joined-up: the stem a loop from the top, down below the line, the bar across it.
+    "f": [
+        [*_arc(0.6, 0.18, 0.2, 0.16, 20, 180), (0.4, 0.3), (0.38, 1.3), (0.2, 1.2)],
+        [(0.1, 0.5), (0.75, 0.48)],
+    ],
+    # One stroke: the stem down, back up it, the arch and a flick off the foot.
+    "h": [[(0, 0), (0, 1), (0, 0.6), *_arc(0.35, 0.62, 0.35, 0.2, 180, 0), (0.7, 1), (0.85, 0.92)]],
+    "n": [[(-0.1, 0.5), (0, 0.4), (0, 1), (0, 0.6), *_arc(0.4, 0.6, 0.4, 0.2, 180, 0), (0.8, 1)]],
+    # One stroke: the stem down below the line, back up it, the bowl round to the stem.
+    "p": [[(0, 0.4), (0, 1.35), (0, 0.5), *_arc(0.32, 0.68, 0.32, 0.25, 150, -170)]],
+    "k": [[(0, 0), (0, 1)], [(0.65, 0.45), (0.05, 0.72)], [(0.25, 0.64), (0.7, 1)]],
+    "M": [[(0, 1), (0.15, 0), (0.5, 0.7), (0.85, 0), (1, 1)]],
+    "U": [[(0, 0), (0, 0.65), *_arc(0.4, 0.65, 0.4, 0.35, 180, 360), (0.8, 0), (0.8, 1.05)]],
+    "e": [[(0.1, 0.72), (0.8, 0.62), *_arc(0.45, 0.7, 0.38, 0.3, 20, 330, 16)]],
 }
 
 _SHAPES: dict[str, list[list[tuple[float, float]]]] = {
@@ -152,7 +179,12 @@ def distort(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndar
 
 
 def letter(name: str, rng: np.random.Generator) -> PenDigit:
-    return PenDigit(NOT_A_DIGIT, -1, tuple(distort(_as_strokes(_TEMPLATES[name]), rng)))
+    """The letter as one hand draws it: its form (the second one half the time, where it
+    has one), slanted and wobbled."""
+    template = _TEMPLATES[name]
+    if name in _ALSO and rng.random() < 0.5:
+        template = _ALSO[name]
+    return PenDigit(NOT_A_DIGIT, -1, tuple(distort(_as_strokes(template), rng)))
 
 
 def shape(name: str, rng: np.random.Generator) -> PenDigit:
