@@ -20,7 +20,7 @@ from digitlab.data.pendigits import PenDigit
 
 GENERATION = 1  # bump when a variant changes, so cached sets are built again
 TRAINING_SEED = 1  # the training extras' own draw of devices (and of their not-digits)
-TRAINING_NOT_DIGITS = 8_000
+TRAINING_NOT_DIGITS = 16_000
 TRAINING_COPIES = 2  # each training digit on this many devices, picked at random
 _Points = Callable[[np.ndarray, float, np.random.Generator], np.ndarray]
 
