@@ -263,7 +263,7 @@ _LATER_FIELDS |= {
 # 2-core CPU: "quick" (the sidebar's default), 2 clean epochs, 99.2% in ~15 s; "default"
 # (shipped), 3 epochs of digits distorted as people draw then 2 clean ones, with pen-written
 # digits (also in other writing styles and from other devices) and not-digits added, 99.4%
-# and ~99% on held-out writers' pen digits (89 s here; ~35 s on a faster CPU before the styles);
+# and ~99% on held-out writers' pen digits (74-89 s here; ~35 s on a faster CPU before the styles);
 # "long" trades minutes for the last tenths of a percent on MNIST.
 _FAST = {
     "batch_size": 256,
