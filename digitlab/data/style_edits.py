@@ -266,17 +266,17 @@ def _nine(digit: PenDigit, tail: Callable[[np.ndarray, float, float], np.ndarray
     stroke = digit.strokes[0]
     if stroke[0, 1] < stroke[-1, 1]:
         stroke = stroke[::-1]  # written tail first, from the bottom: edit it loop first
-    start = _tail_start(stroke)
+    start, height = _tail_start(stroke), _height([stroke])
     drop = float(stroke[start, 1] - stroke[-1, 1])
-    if start == 0 or drop < 0.25 * _height([stroke]):
+    if start == 0 or drop < 0.25 * height:
         return None
     # A loop whose bottom is nearly level can lead the search for the tail up into the loop
     # (a 9 begun at its top right, round and back along the bottom): what would be kept is
     # only the loop's top, and a new tail on it draws a long s, not a 9.
-    if np.ptp(stroke[: start + 1, 1]) < 0.2 * _height([stroke]):
+    if np.ptp(stroke[: start + 1, 1]) < 0.2 * height:
         return None
     points = tail(stroke[start], drop, rng.uniform(0, 1))
-    new_tail = _hand(points, _height([stroke]), rng)
+    new_tail = _hand(points, height, rng)
     return _restyled(digit, [np.concatenate([stroke[:start], new_tail])])
 
 
