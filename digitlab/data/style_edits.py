@@ -115,10 +115,12 @@ def one_stick(digit: PenDigit, rng: _Rng) -> PenDigit | None:
 
 def _flagged(stem: np.ndarray, height: float, rng: _Rng) -> np.ndarray:
     # The flag is written in the same movement: up from its end to the top, then down. Its
-    # length and angle span what the training writers' own flagged 1s do (5th to 95th
-    # percentile: 0.23 to 0.95 of the stem, 35 to 77 degrees below level; median 0.55, 55).
-    length = height * rng.uniform(0.25, 0.9)
-    end = stem[0] + _rotation(rng.uniform(215, 257)) @ np.array([length, 0.0])
+    # length and angle span what the training writers' own flagged 1s do, out to their long
+    # and flat end (0.25 to 1.05 of the stem: 5th to 99th percentile; 29 to 77 degrees below
+    # level: 1st to 95th), since such flags, a 7's shape but for the upright stem, are where
+    # the 1s of writers from elsewhere are misread.
+    length = height * rng.uniform(0.25, 1.05)
+    end = stem[0] + _rotation(rng.uniform(209, 257)) @ np.array([length, 0.0])
     return np.concatenate([_hand([end, stem[0]], height, rng), stem[1:]])
 
 

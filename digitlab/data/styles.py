@@ -43,7 +43,7 @@ from digitlab.data.style_edits import (
     zero_slashed,
 )
 
-GENERATION = 4  # bump when an edit changes, so cached style sets are built again
+GENERATION = 5  # bump when an edit changes, so cached style sets are built again
 # The training extras are made with their own seed: another draw of each edit's variation
 # than the test set's (which comes from other writers anyway).
 TRAINING_SEED = 1
