@@ -24,16 +24,16 @@ from .handwriting import canvas_strokes, pendigits_sample
 from .server import resident_memory_mb
 from .tabs import new_tab
 
-pytestmark = pytest.mark.slow  # 30 digits drawn point by point with the mouse: a few minutes
+pytestmark = pytest.mark.slow  # 20 digits drawn point by point with the mouse: a minute or two
 
-PER_CLASS = 3  # 30 digits by the 10 held-out writers
+PER_CLASS = 2  # 20 digits by the 10 held-out writers
 SHOWN_AT_LEAST = 0.95  # of the digits: a live answer before the last pen-up
 AGREES_AT_LEAST = 0.98  # of those: the same answer as the server's after the pen-up
 MEDIAN_LATENCY_MS = 50.0  # from a pen move to the next in-browser answer (make bench)
 # The server's answers after pen-up: a little below what the app measured (59 of 60 such
 # digits, drawn with a scripted pen, in an earlier version of this check; the model's
 # accuracy on all 2,498 held-out digits is the Evaluate page's and test_handwriting.py's).
-SERVER_RIGHT_AT_LEAST = 0.93  # 28 of 30
+SERVER_RIGHT_AT_LEAST = 0.9  # 18 of 20
 # The server's resident memory is read after this many digits (caches, the model and
 # plotly's first figures are in by then) and again after the last one.
 MEMORY_WARM_UP_DIGITS = 10
@@ -187,7 +187,7 @@ def test_the_live_answer_updates_within_50_ms_of_a_pen_move(live_session: LiveSe
 
 
 def test_the_server_reads_real_handwriting(live_session: LiveSession) -> None:
-    """The default model's answers after pen-up: >= 93% of 30 digits people wrote with a pen."""
+    """The default model's answers after pen-up: >= 90% of 20 digits people wrote with a pen."""
     replays = live_session.replays
     misses = [r for r in replays if r.server != str(r.label)]
     writers = len({r.writer for r in replays})
@@ -201,8 +201,8 @@ def test_the_server_reads_real_handwriting(live_session: LiveSession) -> None:
 
 
 def test_memory_stays_flat_over_many_drawings(live_session: LiveSession) -> None:
-    """The server's memory after the warm-up digits and after the other 20: 20 drawings,
-    20 Clears and 4 temperature nudges later, it has grown by less than 50 MB."""
+    """The server's memory after the warm-up digits and after the other 10: 10 drawings,
+    10 Clears and 2 temperature nudges later, it has grown by less than 50 MB."""
     if not Path("/proc/self/status").exists():
         pytest.skip("reading a process's memory needs /proc")
     before, after = live_session.memory_mb
