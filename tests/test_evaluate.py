@@ -11,6 +11,7 @@ import pytest
 
 from digitlab import store
 from digitlab.analysis import evaluate, scores
+from digitlab.data.pendigits import PENDIGITS_ENV
 
 CLASSIFICATION_KEYS = {
     "model",
@@ -198,3 +199,19 @@ def test_mistakes_are_sorted_by_confidence():
     evaluation = evaluate.Evaluation({"model": "mlp_small"}, logits, labels)
     np.testing.assert_array_equal(evaluate.mistakes(evaluation, 0, 1), [1, 0, 3])
     np.testing.assert_array_equal(evaluate.mistakes(evaluation, 1, 0), [])
+
+
+@pytest.mark.slow
+def test_a_shipped_model_brings_its_handwriting_figures(
+    mnist, private_store, monkeypatch, tmp_path
+):
+    """The first evaluation on a fresh machine scores MNIST and keeps the held-out
+    handwriting figures the model shipped with: here there are no pen digits to draw."""
+    monkeypatch.setenv(PENDIGITS_ENV, str(tmp_path / "no-pendigits.txt"))
+    run = store.shipped_run("digitnet")
+    shipped = json.loads((run.path / "evaluation.json").read_text(encoding="utf-8"))
+    evaluation = evaluate.evaluate_run(run)
+    assert shipped["handwriting"] is not None
+    assert evaluation.summary["handwriting"] == shipped["handwriting"]
+    assert evaluation.summary["accuracy"] == pytest.approx(shipped["accuracy"], abs=1e-4)
+    assert evaluate.load_cache(run) is not None  # kept under the store for the next visit

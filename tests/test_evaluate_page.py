@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from digitlab import store
 from digitlab.analysis.evaluate import evaluate_run
+from digitlab.data.pendigits import PENDIGITS_ENV
 from digitlab.ui import explain as explain_ui
 from digitlab.ui.explain import VIEWS
 from digitlab.ui.temperature import DEFAULT_TEMPERATURE, nearest_stop
@@ -70,6 +71,19 @@ def test_the_evaluate_page_shows_each_way_of_writing_and_the_worst_ones_misreads
     galleries = [i for i in app.image if any("→" in caption for caption in i.captions)]
     assert 0 < len(galleries) - len(misread) <= 24
     assert not [b for b in app.button if b.key and b.key.startswith("measure_styles")]
+
+
+def test_without_the_pen_digits_file_the_shipped_figures_stay_and_the_galleries_say_why(
+    mnist, private_store, monkeypatch, tmp_path
+):
+    monkeypatch.setenv(PENDIGITS_ENV, str(tmp_path / "no-pendigits.txt"))
+    app = open_page(new_app("digitnet"), "evaluate")
+    assert not app.exception
+    assert {"Right, as drawn", "Right, ink on paper"} <= metrics(app).keys()
+    assert {t.value.columns[0] for t in app.dataframe} >= {"style", "device"}
+    why = [c.value for c in app.caption if c.value.startswith("The drawings themselves can't")]
+    assert len(why) == 2  # the pen digits' misreads and the worst style's
+    assert not [i for i in app.image if any("→" in caption for caption in i.captions)]
 
 
 def test_the_evaluate_page_shows_the_regression_model(mnist):

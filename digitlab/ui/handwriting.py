@@ -4,8 +4,10 @@ that aren't digits, and the digits in other ways of writing them and from other 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 from digitlab import store
@@ -61,8 +63,16 @@ def show_breakdown(h: dict[str, Any]) -> None:
     confusions.dataframe(h["confusions"], hide_index=True)
 
 
-def _gallery(images, items: list[dict[str, Any]]) -> None:
-    """Digits in rows of GALLERY_COLUMNS, each captioned true -> answer (how sure)."""
+def _gallery(draw: Callable[[], np.ndarray], items: list[dict[str, Any]]) -> None:
+    """Digits in rows of GALLERY_COLUMNS, each captioned true -> answer (how sure).
+
+    `draw` gives the images the items index: drawn from the pen-digits file, which a shipped
+    model's figures do not need, so without it the figures stay and the gallery says why."""
+    try:
+        images = draw()
+    except handdrawn.NoPenDigits as error:
+        st.caption(f"The drawings themselves can't be shown here: {error}")
+        return
     for start in range(0, len(items), GALLERY_COLUMNS):
         row = items[start : start + GALLERY_COLUMNS]
         for column, item in zip(st.columns(GALLERY_COLUMNS), row, strict=False):
@@ -76,7 +86,7 @@ def show_misread(h: dict[str, Any]) -> None:
         st.info("It read every one of these digits right (or abstained).")
         return
     st.caption("Misread, most confident first: the true digit, what the model said, and how sure.")
-    _gallery(handdrawn.pen_digits("test").images, h["misread"])
+    _gallery(lambda: handdrawn.pen_digits("test").images, h["misread"])
 
 
 def _table(rows: dict[str, dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -127,8 +137,11 @@ def show_styles(run: store.Run) -> None:
         f"Read worst: {worst['style']}. Its digits not read right: answered wrong, most "
         "confident first, then refused."
     )
-    drawings = styles.style_drawings("test", report["seed"], names=(worst["style"],))
-    _gallery(drawings[worst["style"]].images, worst["misread"])
+    name = worst["style"]
+    _gallery(
+        lambda: styles.style_drawings("test", report["seed"], names=(name,))[name].images,
+        worst["misread"],
+    )
 
 
 def show_handwriting(report: dict[str, Any] | None) -> None:
